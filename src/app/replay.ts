@@ -1,0 +1,136 @@
+/**
+ * `vigil replay`: load rules, read recorded events, print one alert per line (Falco's text or JSON)
+ * and a summary. Malformed input lines are counted and reported with their line numbers; the rest of
+ * the file is still processed.
+ */
+import type { Writable } from 'node:stream';
+import { createEngine, type RuleMatching } from '../engine/engine.js';
+import type { Diagnostic } from '../engine/diagnostics.js';
+import { formatAlertJson, formatAlertText, type TimeFormat } from '../engine/output/alert-format.js';
+import { loadRules, parsePriority, type Priority } from '../engine/rules/index.js';
+import {
+  createReplayStats,
+  detectSource,
+  readReplayFile,
+  type ReplaySource,
+  type ReplayStats,
+} from '../capture/replay/source.js';
+import { readRulesFiles } from './rules-files.js';
+import { formatDiagnostic } from './validate-report.js';
+
+export interface ReplayOptions {
+  rules: string[];
+  events: string[];
+  source?: ReplaySource;
+  json?: boolean;
+  ruleMatching?: RuleMatching;
+  minPriority?: string;
+  disableRules?: string[];
+  disableTags?: string[];
+  onlyTags?: string[];
+  timeFormat?: TimeFormat;
+  hostname?: string;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+export interface ReplaySummary {
+  exitCode: number;
+  alerts: number;
+  alertsByRule: Map<string, number>;
+  stats: ReplayStats;
+  loadDiagnostics: Diagnostic[];
+}
+
+/** Buffers output lines and writes them in large chunks, honouring back-pressure. */
+class LineWriter {
+  private buf: string[] = [];
+  private size = 0;
+  constructor(private readonly out: Writable) {}
+  async push(line: string): Promise<void> {
+    this.buf.push(line);
+    this.size += line.length;
+    if (this.size > 64 * 1024) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.buf.length === 0) return;
+    const chunk = this.buf.join('\n') + '\n';
+    this.buf = [];
+    this.size = 0;
+    if (!this.out.write(chunk)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+  }
+}
+
+export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
+  const started = process.hrtime.bigint();
+  const stats = createReplayStats();
+  const alertsByRule = new Map<string, number>();
+  const read = readRulesFiles(opts.rules);
+  const loaded = loadRules(read.files);
+  const diagnostics = [...read.diagnostics, ...loaded.diagnostics];
+  const contents = new Map(read.files.map((f) => [f.name, f.content]));
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const summary: ReplaySummary = { exitCode: 0, alerts: 0, alertsByRule, stats, loadDiagnostics: diagnostics };
+  if (errors.length > 0) {
+    opts.stderr.write(`Error: rules could not be loaded (${errors.length} error${errors.length > 1 ? 's' : ''}):\n`);
+    for (const d of errors) opts.stderr.write(formatDiagnostic(d, contents) + '\n');
+    summary.exitCode = 1;
+    return summary;
+  }
+  const warnings = diagnostics.length - errors.length;
+  if (warnings > 0) {
+    opts.stderr.write(
+      `vigil replay: rules loaded with ${warnings} warning${warnings > 1 ? 's' : ''} (see \`vigil rules validate\`)\n`,
+    );
+  }
+  let minPriority: Priority | undefined;
+  if (opts.minPriority !== undefined) {
+    minPriority = parsePriority(opts.minPriority);
+    if (!minPriority) {
+      opts.stderr.write(
+        `Error: unknown priority '${opts.minPriority}' (use emergency, alert, critical, error, warning, notice, informational or debug)\n`,
+      );
+      summary.exitCode = 2;
+      return summary;
+    }
+  }
+  const engine = createEngine(loaded, {
+    ruleMatching: opts.ruleMatching ?? 'first',
+    ...(minPriority ? { minPriority } : {}),
+    disable: { names: opts.disableRules ?? [], tags: opts.disableTags ?? [] },
+    ...(opts.onlyTags && opts.onlyTags.length ? { onlyTags: opts.onlyTags } : {}),
+    hostname: opts.hostname ?? '',
+  });
+  const writer = new LineWriter(opts.stdout);
+  const sourcesSeen = new Set<string>();
+  for (const file of opts.events) {
+    const source = opts.source ?? (await detectSource(file));
+    sourcesSeen.add(source);
+    try {
+      for await (const event of readReplayFile(file, { source, stats })) {
+        const alerts = engine.process(event);
+        for (const alert of alerts) {
+          summary.alerts++;
+          alertsByRule.set(alert.rule, (alertsByRule.get(alert.rule) ?? 0) + 1);
+          await writer.push(opts.json ? formatAlertJson(alert, opts.timeFormat) : formatAlertText(alert, opts.timeFormat));
+        }
+      }
+    } catch (err) {
+      await writer.flush();
+      opts.stderr.write(`Error: cannot read events from ${file}: ${(err as Error).message}\n`);
+      summary.exitCode = 1;
+      return summary;
+    }
+  }
+  await writer.flush();
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const lines: string[] = [];
+  lines.push(
+    `vigil replay: ${stats.events} event${stats.events === 1 ? '' : 's'} from ${stats.files} file${stats.files === 1 ? '' : 's'} (${[...sourcesSeen].join(', ') || 'no source'}) in ${ms.toFixed(0)} ms; ${summary.alerts} alert${summary.alerts === 1 ? '' : 's'}; ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'}`,
+  );
+  for (const [rule, n] of [...alertsByRule].sort((a, b) => b[1] - a[1])) lines.push(`  ${n}\t${rule}`);
+  for (const issue of stats.issues) lines.push(`  malformed: ${issue.file}:${issue.line}: ${issue.reason}`);
+  if (stats.malformed > stats.issues.length) lines.push(`  (${stats.malformed - stats.issues.length} more malformed lines not shown)`);
+  opts.stderr.write(lines.join('\n') + '\n');
+  return summary;
+}

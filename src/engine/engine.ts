@@ -1,0 +1,196 @@
+/**
+ * The engine: evaluates loaded rules against events and produces alerts.
+ *
+ * Rules are grouped by source; syscall rules are indexed by the event types their condition can
+ * match, so an event is only tested against the rules of its type (plus rules that match every
+ * type), always in definition order. `ruleMatching: 'first'` (Falco's default) stops at the first
+ * matching rule; `'all'` reports every matching rule.
+ */
+import type { VigilEvent } from './event.js';
+import type { FieldProvider } from './fields/types.js';
+import { fieldProviderFor } from './fields/index.js';
+import { compileOutput, type CompiledOutput } from './output/format.js';
+import {
+  priorityLabel,
+  priorityRank,
+  type LoadedRule,
+  type LoadResult,
+  type Priority,
+} from './rules/index.js';
+
+export type RuleMatching = 'first' | 'all';
+
+export interface Alert {
+  rule: string;
+  priority: Priority;
+  source: string;
+  /** Event time, ns since the epoch. */
+  time: bigint;
+  /** The rule's output with fields substituted. */
+  output: string;
+  /** Values of every field in the output (Falco's `output_fields`); missing values are null. */
+  outputFields: Record<string, unknown>;
+  tags: string[];
+  hostname: string;
+}
+
+/** Select rules by name or tag. Names accept `*` wildcards. */
+export interface RuleSelector {
+  names?: string[];
+  tags?: string[];
+}
+
+export interface EngineOptions {
+  ruleMatching?: RuleMatching;
+  /** Rules with a lower priority (higher rank) are not evaluated. Default: DEBUG (everything). */
+  minPriority?: Priority;
+  /** Disable rules by name or tag (after the files' own `enabled` keys). */
+  disable?: RuleSelector;
+  /** Enable rules by name or tag, including rules that their file disables. Applied after `disable`. */
+  enable?: RuleSelector;
+  /** When set, only rules having at least one of these tags run (Falco's `-t`). */
+  onlyTags?: string[];
+  hostname?: string;
+  providers?: Partial<Record<string, FieldProvider<never>>>;
+}
+
+interface ActiveRule {
+  rule: LoadedRule;
+  output: CompiledOutput<VigilEvent>;
+  label: string;
+}
+
+interface SourceIndex {
+  /** Rules that apply to every event of the source (no event-type restriction). */
+  allTypes: ActiveRule[];
+  byType: Map<string, ActiveRule[]>;
+}
+
+const NO_ALERTS: readonly Alert[] = Object.freeze([]) as readonly Alert[];
+
+function wildcardToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+function selects(selector: RuleSelector | undefined, rule: LoadedRule): boolean {
+  if (!selector) return false;
+  if (selector.names?.some((n) => wildcardToRegExp(n).test(rule.name))) return true;
+  if (selector.tags?.some((t) => rule.tags.includes(t))) return true;
+  return false;
+}
+
+export class Engine {
+  private readonly index = new Map<string, SourceIndex>();
+  private readonly active: ActiveRule[] = [];
+  private readonly ruleMatching: RuleMatching;
+  private readonly hostname: string;
+  /** Matches per rule name since the engine was created. */
+  readonly hits = new Map<string, number>();
+  eventsProcessed = 0;
+
+  constructor(
+    readonly loaded: LoadResult,
+    options: EngineOptions = {},
+  ) {
+    this.ruleMatching = options.ruleMatching ?? 'first';
+    this.hostname = options.hostname ?? '';
+    const minRank = options.minPriority ? priorityRank(options.minPriority) : Number.POSITIVE_INFINITY;
+    for (const rule of loaded.rules) {
+      let enabled = rule.enabled;
+      if (selects(options.disable, rule)) enabled = false;
+      if (selects(options.enable, rule)) enabled = true;
+      if (options.onlyTags && !options.onlyTags.some((t) => rule.tags.includes(t))) enabled = false;
+      if (priorityRank(rule.priority) > minRank) enabled = false;
+      if (!enabled) continue;
+      const provider = (options.providers?.[rule.source] ?? fieldProviderFor(rule.source as never)) as
+        | FieldProvider<VigilEvent>
+        | undefined;
+      if (!provider) continue;
+      const compiled = compileOutput(rule.output, provider);
+      // The loader already rejected rules whose output does not compile; skip defensively.
+      if (!compiled.ok) continue;
+      this.active.push({ rule, output: compiled.output, label: priorityLabel(rule.priority) });
+    }
+    this.active.sort((a, b) => a.rule.index - b.rule.index);
+    for (const a of this.active) {
+      let idx = this.index.get(a.rule.source);
+      if (!idx) {
+        idx = { allTypes: [], byType: new Map() };
+        this.index.set(a.rule.source, idx);
+      }
+      if (a.rule.eventTypes === null || a.rule.source !== 'syscall') idx.allTypes.push(a);
+    }
+    // Per-type buckets hold the type's own rules merged with the all-types rules, in definition order.
+    for (const a of this.active) {
+      if (a.rule.eventTypes === null || a.rule.source !== 'syscall') continue;
+      const idx = this.index.get(a.rule.source)!;
+      for (const t of a.rule.eventTypes) {
+        let bucket = idx.byType.get(t);
+        if (!bucket) {
+          bucket = [];
+          idx.byType.set(t, bucket);
+        }
+        bucket.push(a);
+      }
+    }
+    for (const idx of this.index.values()) {
+      for (const [t, bucket] of idx.byType) {
+        if (idx.allTypes.length === 0) continue;
+        idx.byType.set(
+          t,
+          [...bucket, ...idx.allTypes].sort((x, y) => x.rule.index - y.rule.index),
+        );
+      }
+    }
+  }
+
+  /** Enabled rules in evaluation order. */
+  get activeRules(): readonly LoadedRule[] {
+    return this.active.map((a) => a.rule);
+  }
+
+  /** Event types that at least one enabled syscall rule needs; null when some rule needs all. */
+  interestingEventTypes(): Set<string> | null {
+    const idx = this.index.get('syscall');
+    if (!idx) return new Set();
+    if (idx.allTypes.length > 0) return null;
+    return new Set(idx.byType.keys());
+  }
+
+  /** Evaluate one event; returns the alerts it raised (a shared empty array when none). */
+  process(event: VigilEvent): readonly Alert[] {
+    this.eventsProcessed++;
+    const idx = this.index.get(event.source);
+    if (!idx) return NO_ALERTS;
+    const candidates =
+      event.source === 'syscall' ? (idx.byType.get(event.type) ?? idx.allTypes) : idx.allTypes;
+    let alerts: Alert[] | undefined;
+    for (let i = 0; i < candidates.length; i++) {
+      const a = candidates[i]!;
+      if (!a.rule.filter(event)) continue;
+      const rendered = a.output.render(event);
+      const alert: Alert = {
+        rule: a.rule.name,
+        priority: a.rule.priority,
+        source: a.rule.source,
+        time: event.ts,
+        output: rendered.text,
+        outputFields: rendered.fields,
+        tags: a.rule.tags,
+        hostname: event.hostname ?? this.hostname,
+      };
+      this.hits.set(a.rule.name, (this.hits.get(a.rule.name) ?? 0) + 1);
+      (alerts ??= []).push(alert);
+      if (this.ruleMatching === 'first') break;
+    }
+    return alerts ?? NO_ALERTS;
+  }
+}
+
+export function createEngine(loaded: LoadResult, options?: EngineOptions): Engine {
+  return new Engine(loaded, options);
+}
+
+/** Priority label (`Warning`, `Informational`, …) used in Falco's text and JSON output. */
+export { priorityLabel };
