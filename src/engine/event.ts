@@ -49,10 +49,14 @@ export interface ThreadInfo {
   capInheritable?: bigint;
   isExeFromMemfd?: boolean;
   isExeUpperLayer?: boolean;
+  /** Executable in the lower layer of an overlay filesystem (proc.is_exe_lower_layer). */
+  isExeLowerLayer?: boolean;
   isExeWritable?: boolean;
   exeIno?: number;
   exeInoCtime?: bigint;
   exeInoMtime?: bigint;
+  /** Start of the process's PID namespace, ns since epoch (proc.pidns_init_start_ts, container.start_ts). */
+  pidnsInitStartTs?: bigint;
   /** Parent, resolved by the state engine (or given inline by replay). */
   parent?: ThreadInfo;
   /** Session leader (proc.sname), when known. */
@@ -61,6 +65,11 @@ export interface ThreadInfo {
   containerId?: string;
   /** File descriptor table, when the state engine keeps one. */
   fds?: Map<number, FdInfo>;
+  /**
+   * The source has no thread for this event's tid (libsinsp: the idle task of scheduler switches,
+   * events before any state): proc.*, thread.* (but thread.tid), user.* and group.* are unavailable.
+   */
+  missing?: boolean;
 }
 
 export type FdType =
@@ -80,7 +89,9 @@ export type FdType =
   | 'userfaultfd'
   | 'io_uring'
   | 'memfd'
-  | 'pidfd';
+  | 'pidfd'
+  /** An fd of a kind libsinsp does not model (anon inodes it does not know, unsupported types). */
+  | 'unknown';
 
 export interface FdInfo {
   num: number;
@@ -119,6 +130,28 @@ export interface ContainerInfo {
   startTs?: bigint;
   /** Kubernetes pod metadata when the container belongs to a pod. */
   k8s?: K8sPodInfo;
+  /** Full (64 character) container id (container.full_id). */
+  fullId?: string;
+  imageId?: string;
+  /** Primary IPv4 address (container.ip, k8s.pod.ip). */
+  ip?: string;
+  /** The pod sandbox's CNI result as JSON text (container.cni.json, k8s.pod.cni.json). */
+  cniJson?: string;
+  /** Container labels (container.label[...], container.labels). */
+  labels?: Record<string, string>;
+  mounts?: ContainerMount[];
+  hostPid?: boolean;
+  hostNetwork?: boolean;
+  hostIpc?: boolean;
+}
+
+/** One mount of a container (container.mount*). */
+export interface ContainerMount {
+  source: string;
+  dest: string;
+  mode: string;
+  rdwr: boolean;
+  propagation: string;
 }
 
 export interface K8sPodInfo {
@@ -126,6 +159,8 @@ export interface K8sPodInfo {
   podName?: string;
   podUid?: string;
   podLabels?: Record<string, string>;
+  /** Full pod sandbox id (k8s.pod.full_sandbox_id; k8s.pod.sandbox_id is its first 12 characters). */
+  sandboxId?: string;
 }
 
 /** A decoded event parameter: rendered text (evt.arg.x) and raw value (evt.rawarg.x). */
@@ -135,6 +170,12 @@ export interface EventParam {
   raw: number | bigint | string | Uint8Array | undefined;
   /** Falco's rendered form (flags as `O_RDONLY|O_CLOEXEC`, errno as `ENOENT`, fd as `3(<f>/etc/passwd)`). */
   text?: string;
+  /**
+   * The unresolved rendering (libsinsp's raw string: `4097`, `-2`, `3`), when the source has one.
+   * `text` then holds the resolved form (`O_RDONLY|O_CLOEXEC`, `ENOENT`, `<f>/etc/passwd`) or, when
+   * nothing resolves, the same string; evt.args prints `name=rawText(text)` when they differ.
+   */
+  rawText?: string;
 }
 
 export interface SyscallEvent {
@@ -155,6 +196,12 @@ export interface SyscallEvent {
   fd?: FdInfo;
   container?: ContainerInfo;
   hostname?: string;
+  /**
+   * evt.category as libsinsp computes it (`file`, `net`, `IPC`, `process`, `memory`, `wait`,
+   * `scheduler`, ...; for I/O events from the fd type: `file`, `net`, `ipc`, `unknown`), when the
+   * source knows it.
+   */
+  category?: string;
 }
 
 /** A Kubernetes audit event (audit.k8s.io/v1 Event), kept as parsed JSON. */

@@ -38,20 +38,22 @@ type LineParser = (
 
 const WHOLE_FILE_LIMIT = 256 * 1024 * 1024;
 
-/** Guess the source of a file from its first non-empty line. */
+/**
+ * Guess the source of a file from its first lines: syscall events always carry `"proc"`; audit events
+ * carry `auditID`, `kind`, `verb` or an `audit.k8s.io` apiVersion. Undecided files are read as syscall
+ * input (whose parser then explains what is missing).
+ */
 export async function detectSource(path: string): Promise<ReplaySource> {
   const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let looked = 0;
   try {
     for await (const raw of rl) {
       const line = raw.trim();
       if (!line) continue;
-      if (/"auditID"\s*:/.test(line) || /"kind"\s*:\s*"(Event|EventList)"/.test(line)) return 'k8s_audit';
-      if (/"type"\s*:/.test(line) && /"proc"\s*:/.test(line)) return 'syscall';
-      if (line.startsWith('{') || line.startsWith('[')) {
-        // Pretty-printed documents: look a little further.
-        continue;
-      }
-      return 'syscall';
+      if (/"proc"\s*:/.test(line)) return 'syscall';
+      if (/"(auditID|verb|objectRef|requestURI)"\s*:/.test(line) || /audit\.k8s\.io/.test(line)) return 'k8s_audit';
+      if (/"kind"\s*:/.test(line)) return 'k8s_audit';
+      if (++looked >= 50) break;
     }
   } finally {
     rl.close();

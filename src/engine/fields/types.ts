@@ -52,6 +52,36 @@ export interface FieldDef {
   outputOnly?: boolean;
   /** Field kept for compatibility, Falco warns on use. */
   deprecated?: boolean;
+  /** Condition-only field (libsinsp EPF_FILTER_ONLY: `fd.ip`, `fd.net`, `fd.port`, ...): Falco rejects it in outputs. */
+  filterOnly?: boolean;
+  /**
+   * The argument may also be written after a dot (`evt.arg.flags`, `container.label.app`,
+   * `thread.cgroup.cpuacct`); `lookup()` resolves those names to this field with `argFromName`.
+   */
+  dottedArg?: boolean;
+  /**
+   * libsinsp compares this (not list-valued) field with its own logic over several candidate values;
+   * the extractor then returns an array:
+   * - `'ancestors'` (`proc.aname`, `proc.apid`, `proc.aexe`, `proc.aexepath`, `proc.acmdline`,
+   *   `proc.aargs`, `proc.aenv`), only when no argument is given: `[own value, parent's, grandparent's, ...]`.
+   *   A comparison (any operator, `!=` included) holds when it holds for at least one element after the
+   *   first (an ancestor): `proc.aname = bash` means "some ancestor is bash". `exists` holds when there is
+   *   an ancestor. Outputs and transformers use the first element (the process itself), as libsinsp does.
+   * - `'either-end'` (`fd.ip`, `fd.net`, `fd.port`, `fd.proto`): `[client value, server value]`, or one
+   *   element for a listening socket. `=`, `in`, `<`, `<=`, `>`, `>=` hold when one end matches; `!=` holds
+   *   only when no end equals the value.
+   */
+  multiValue?: 'ancestors' | 'either-end';
+  /**
+   * Output text format when not plain decimal: `'hex'` (uppercase hex without prefix, also a JSON string:
+   * `fd.dev`), `'padded'` (zero-padded to 9 digits in text, a JSON number: `evt.rawtime.ns`).
+   */
+  printFormat?: 'hex' | 'padded';
+  /**
+   * In Falco's JSON `output_fields` this field is given as the value of another field (the time strings
+   * `evt.time`, `evt.datetime`, ... appear as the `evt.rawtime` number).
+   */
+  jsonAlias?: string;
 }
 
 /**

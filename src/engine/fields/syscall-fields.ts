@@ -1,0 +1,545 @@
+/**
+ * The field table of the `syscall` source: every field a condition or output may name, as data.
+ *
+ * Names, types and list-ness are Falco's (libsinsp filterchecks plus the fields of the container
+ * plugin); `test/conformance/field-catalog.test.ts` checks them against Falco's published catalogue.
+ * Argument kinds come from libsinsp's field flags (EPF_ARG_ALLOWED / EPF_ARG_REQUIRED and the custom
+ * argument parsing of `evt.arg`, `proc.aname` & co.). Descriptions are ours.
+ */
+import type { FieldArgKind, FieldDef, FieldType } from './types.js';
+
+type RowOpts = Partial<
+  Pick<
+    FieldDef,
+    | 'arg'
+    | 'isList'
+    | 'outputOnly'
+    | 'deprecated'
+    | 'filterOnly'
+    | 'dottedArg'
+    | 'multiValue'
+    | 'printFormat'
+    | 'jsonAlias'
+  >
+>;
+type Row = readonly [name: string, type: FieldType, desc: string, opts?: RowOpts];
+
+const ANCESTOR: RowOpts = { arg: 'index', multiValue: 'ancestors' };
+const EITHER_END: RowOpts = { filterOnly: true, multiValue: 'either-end' };
+const DEPRECATED: RowOpts = { deprecated: true };
+const TIME_STRING: RowOpts = { jsonAlias: 'evt.rawtime' };
+const KEY_REQUIRED_DOTTED: RowOpts = { arg: 'key-required', dottedArg: true };
+const MOUNT_ARG: RowOpts = { arg: 'index-or-key' };
+
+const ROWS: readonly Row[] = [
+  // ---- evt (every event) -------------------------------------------------------------------
+  ['evt.num', 'UINT64', 'Sequence number of the event.'],
+  [
+    'evt.time',
+    'CHARBUF',
+    'Event time of day (local time) with nanoseconds, e.g. 14:03:27.123456789.',
+    TIME_STRING,
+  ],
+  ['evt.time.s', 'CHARBUF', 'Event time of day (local time) without the fractional part.', TIME_STRING],
+  ['evt.time.iso8601', 'CHARBUF', 'Event time in ISO 8601 form, UTC, with nanoseconds.', TIME_STRING],
+  ['evt.datetime', 'CHARBUF', 'Event date and time of day (local time) with nanoseconds.', TIME_STRING],
+  [
+    'evt.datetime.s',
+    'CHARBUF',
+    'Event date and time of day (local time) without the fractional part.',
+    TIME_STRING,
+  ],
+  ['evt.rawtime', 'ABSTIME', 'Event time in nanoseconds since the Unix epoch.'],
+  ['evt.rawtime.s', 'ABSTIME', 'Whole seconds of the event time since the Unix epoch.'],
+  ['evt.rawtime.ns', 'ABSTIME', 'Nanosecond part of the event time.', { printFormat: 'padded' }],
+  ['evt.reltime', 'RELTIME', 'Nanoseconds since the start of the capture.', { printFormat: 'padded' }],
+  ['evt.reltime.s', 'RELTIME', 'Whole seconds since the start of the capture.'],
+  [
+    'evt.reltime.ns',
+    'RELTIME',
+    'Nanosecond part of the time since the start of the capture.',
+    { printFormat: 'padded' },
+  ],
+  ['evt.pluginname', 'CHARBUF', 'Plugin that produced the event, for plugin event sources.'],
+  ['evt.plugininfo', 'CHARBUF', 'Summary of the event as the producing plugin renders it.'],
+  ['evt.source', 'CHARBUF', 'Event source name (syscall, k8s_audit, ...).'],
+  ['evt.is_async', 'BOOL', 'Whether the event is an asynchronous meta event rather than a traced call.'],
+  ['evt.asynctype', 'CHARBUF', 'Kind of an asynchronous meta event (e.g. container).'],
+  ['evt.hostname', 'CHARBUF', 'Name of the host the event was seen on.'],
+
+  // ---- evt (system call events) ------------------------------------------------------------
+  [
+    'evt.latency',
+    'RELTIME',
+    'Obsolete: time between enter and exit events; always 0 since enter events are dropped.',
+    DEPRECATED,
+  ],
+  ['evt.latency.s', 'RELTIME', 'Obsolete: whole seconds of evt.latency (always 0).', DEPRECATED],
+  [
+    'evt.latency.ns',
+    'RELTIME',
+    'Obsolete: nanosecond part of evt.latency (always 0).',
+    { deprecated: true, printFormat: 'padded' },
+  ],
+  ['evt.latency.human', 'CHARBUF', 'Obsolete: evt.latency as readable text (always 0ns).', DEPRECATED],
+  ['evt.deltatime', 'RELTIME', 'Nanoseconds since the previous event this field was read on.'],
+  ['evt.deltatime.s', 'RELTIME', 'Whole seconds of evt.deltatime.'],
+  ['evt.deltatime.ns', 'RELTIME', 'Nanosecond part of evt.deltatime.', { printFormat: 'padded' }],
+  [
+    'evt.outputtime',
+    'CHARBUF',
+    'Event time as outputs print it (same text as evt.time).',
+    { outputOnly: true, jsonAlias: 'evt.rawtime' },
+  ],
+  ['evt.dir', 'CHARBUF', 'Direction of the event: > for a call entry, < for its return.', DEPRECATED],
+  ['evt.type', 'CHARBUF', 'Event name, e.g. open or execve.'],
+  [
+    'evt.type.is',
+    'UINT32',
+    '1 when the event has the type given as argument (evt.type.is.open), else 0.',
+    KEY_REQUIRED_DOTTED,
+  ],
+  ['syscall.type', 'CHARBUF', 'System call name; missing for events that are not system calls.'],
+  ['evt.category', 'CHARBUF', 'Event category such as file, net, process, memory or wait.'],
+  ['evt.cpu', 'INT16', 'CPU number the event ran on.'],
+  ['evt.args', 'CHARBUF', 'All event parameters as one name=value text.'],
+  [
+    'evt.arg',
+    'CHARBUF',
+    'One event parameter, by position (evt.arg[0]) or name (evt.arg.fd), rendered as text with flags and errors resolved.',
+    { arg: 'index-or-key', dottedArg: true },
+  ],
+  [
+    'evt.rawarg',
+    'DYNAMIC',
+    'One event parameter by name (evt.rawarg.res), as its raw value.',
+    KEY_REQUIRED_DOTTED,
+  ],
+  ['evt.info', 'CHARBUF', 'Same text as evt.args.'],
+  ['evt.buffer', 'BYTEBUF', 'Data buffer of I/O events such as read or sendto.'],
+  ['evt.buflen', 'UINT64', 'Length of the data transferred by an I/O event.'],
+  ['evt.res', 'CHARBUF', 'Result of the call as text: SUCCESS, or the error name such as ENOENT.'],
+  ['evt.rawres', 'INT64', 'Result of the call as a number (negative errno on failure).'],
+  ['evt.failed', 'BOOL', 'Whether the call returned an error.'],
+  ['evt.is_io', 'BOOL', 'Whether the event reads from or writes to a file descriptor.'],
+  ['evt.is_io_read', 'BOOL', 'Whether the event reads from a file descriptor.'],
+  ['evt.is_io_write', 'BOOL', 'Whether the event writes to a file descriptor.'],
+  ['evt.io_dir', 'CHARBUF', 'read or write for I/O events.'],
+  ['evt.is_wait', 'BOOL', 'Whether the call makes the thread wait (sleep, poll, select, ...).'],
+  ['evt.wait_latency', 'RELTIME', 'Obsolete: time spent waiting (always 0).', DEPRECATED],
+  ['evt.is_syslog', 'BOOL', 'Whether the event writes to /dev/log.'],
+  ['evt.count', 'UINT32', 'Always 1; useful for counting.'],
+  ['evt.count.error', 'UINT32', '1 for calls that failed, 0 otherwise.'],
+  ['evt.count.error.file', 'UINT32', '1 for failed calls on files, 0 for other file calls.'],
+  ['evt.count.error.net', 'UINT32', '1 for failed calls on sockets, 0 for other network calls.'],
+  ['evt.count.error.memory', 'UINT32', '1 for failed memory calls, 0 for other memory calls.'],
+  ['evt.count.error.other', 'UINT32', '1 for failed calls outside the file, network and memory groups.'],
+  ['evt.count.exit', 'UINT32', '1 for exit (return) events.'],
+  ['evt.count.procinfo', 'UINT32', '1 for process-info events of a main thread, else 0.'],
+  ['evt.count.threadinfo', 'UINT32', '1 for process-info events, else 0.'],
+  [
+    'evt.around',
+    'UINT64',
+    'Selects events near a time: evt.around[T]=D matches events within D milliseconds of T (ns since epoch).',
+    { arg: 'key-required', filterOnly: true },
+  ],
+  [
+    'evt.abspath',
+    'CHARBUF',
+    'Absolute path computed from a directory fd and a relative path (*at calls); evt.abspath.src / .dst for two-path calls.',
+    { arg: 'key', dottedArg: true },
+  ],
+  ['evt.buflen.in', 'UINT64', 'evt.buflen, only for input I/O events.'],
+  ['evt.buflen.out', 'UINT64', 'evt.buflen, only for output I/O events.'],
+  ['evt.buflen.file', 'UINT64', 'evt.buflen, only for file I/O.'],
+  ['evt.buflen.file.in', 'UINT64', 'evt.buflen, only for reads from files.'],
+  ['evt.buflen.file.out', 'UINT64', 'evt.buflen, only for writes to files.'],
+  ['evt.buflen.net', 'UINT64', 'evt.buflen, only for network I/O.'],
+  ['evt.buflen.net.in', 'UINT64', 'evt.buflen, only for network reads.'],
+  ['evt.buflen.net.out', 'UINT64', 'evt.buflen, only for network writes.'],
+  ['evt.is_open_read', 'BOOL', 'Whether an open-family call opened the path for reading.'],
+  ['evt.is_open_write', 'BOOL', 'Whether an open-family call opened the path for writing.'],
+  [
+    'evt.is_open_exec',
+    'BOOL',
+    'Whether an open-family or creat call created a file with an execute bit set.',
+  ],
+  ['evt.is_open_create', 'BOOL', 'Whether an open-family call created the file.'],
+
+  // ---- process / thread --------------------------------------------------------------------
+  ['proc.exe', 'CHARBUF', 'First command-line argument (argv[0]) of the process.'],
+  ['proc.pexe', 'CHARBUF', 'proc.exe of the parent process.'],
+  [
+    'proc.aexe',
+    'CHARBUF',
+    'proc.exe of an ancestor: [0] is the process, [1] its parent, ...; without index, any ancestor.',
+    ANCESTOR,
+  ],
+  ['proc.exepath', 'CHARBUF', 'Full path of the executable the process runs.'],
+  ['proc.pexepath', 'CHARBUF', 'proc.exepath of the parent process.'],
+  [
+    'proc.aexepath',
+    'CHARBUF',
+    'proc.exepath of an ancestor by level; without index, any ancestor.',
+    ANCESTOR,
+  ],
+  ['proc.name', 'CHARBUF', 'Process name (the kernel comm, at most 15 characters).'],
+  ['proc.pname', 'CHARBUF', 'proc.name of the parent process.'],
+  ['proc.aname', 'CHARBUF', 'proc.name of an ancestor by level; without index, any ancestor.', ANCESTOR],
+  ['proc.args', 'CHARBUF', 'Command-line arguments after argv[0], joined with spaces.'],
+  ['proc.aargs', 'CHARBUF', 'proc.args of an ancestor by level; without index, any ancestor.', ANCESTOR],
+  ['proc.cmdline', 'CHARBUF', 'proc.name followed by proc.args.'],
+  ['proc.pcmdline', 'CHARBUF', 'proc.cmdline of the parent process.'],
+  [
+    'proc.acmdline',
+    'CHARBUF',
+    'proc.cmdline of an ancestor by level; without index, any ancestor.',
+    ANCESTOR,
+  ],
+  ['proc.cmdnargs', 'UINT64', 'Number of command-line arguments after argv[0].'],
+  ['proc.cmdlenargs', 'UINT64', 'Total length of the arguments after argv[0], separators excluded.'],
+  ['proc.exeline', 'CHARBUF', 'proc.exe followed by proc.args.'],
+  [
+    'proc.env',
+    'CHARBUF',
+    'Environment as NAME=value pairs joined with spaces; proc.env[NAME] gives one value.',
+    { arg: 'key' },
+  ],
+  [
+    'proc.aenv',
+    'CHARBUF',
+    'Environment of an ancestor: [N] by level, [NAME] first ancestor value of NAME; without argument, any ancestor.',
+    { arg: 'index-or-key', multiValue: 'ancestors' },
+  ],
+  ['proc.cwd', 'CHARBUF', 'Current working directory of the process.'],
+  [
+    'proc.loginshellid',
+    'INT64',
+    'pid of the eldest shell (name ending in sh) among the process and its ancestors.',
+  ],
+  ['proc.tty', 'UINT32', 'Controlling terminal number; 0 when the process has none.'],
+  ['proc.pid', 'INT64', 'Process id.'],
+  ['proc.ppid', 'INT64', 'Parent process id.'],
+  ['proc.apid', 'INT64', 'pid of an ancestor by level; without index, any ancestor.', ANCESTOR],
+  ['proc.vpid', 'INT64', 'Process id inside its PID namespace.'],
+  ['proc.pvpid', 'INT64', 'Parent process id inside its PID namespace.'],
+  ['proc.sid', 'INT64', 'Session id.'],
+  ['proc.sname', 'CHARBUF', 'proc.name of the session leader.'],
+  ['proc.sid.exe', 'CHARBUF', 'proc.exe of the session leader.'],
+  ['proc.sid.exepath', 'CHARBUF', 'proc.exepath of the session leader.'],
+  ['proc.vpgid', 'INT64', 'Process group id inside the PID namespace.'],
+  ['proc.vpgid.name', 'CHARBUF', 'proc.name of the process group leader (namespace ids).'],
+  ['proc.vpgid.exe', 'CHARBUF', 'proc.exe of the process group leader (namespace ids).'],
+  ['proc.vpgid.exepath', 'CHARBUF', 'proc.exepath of the process group leader (namespace ids).'],
+  ['proc.pgid', 'INT64', 'Process group id as the host sees it.'],
+  ['proc.pgid.name', 'CHARBUF', 'proc.name of the process group leader (host ids).'],
+  ['proc.pgid.exe', 'CHARBUF', 'proc.exe of the process group leader (host ids).'],
+  ['proc.pgid.exepath', 'CHARBUF', 'proc.exepath of the process group leader (host ids).'],
+  ['proc.duration', 'RELTIME', 'Nanoseconds since the process started.'],
+  ['proc.ppid.duration', 'RELTIME', 'Nanoseconds since the parent process started.'],
+  ['proc.pid.ts', 'RELTIME', 'Process start time, ns since the Unix epoch.'],
+  ['proc.ppid.ts', 'RELTIME', 'Parent process start time, ns since the Unix epoch.'],
+  [
+    'proc.is_exe_writable',
+    'BOOL',
+    'Whether the executable is writable by the user that started the process.',
+  ],
+  [
+    'proc.is_exe_upper_layer',
+    'BOOL',
+    'Whether the executable lives in the upper (writable) layer of an overlay filesystem.',
+  ],
+  [
+    'proc.is_exe_lower_layer',
+    'BOOL',
+    'Whether the executable lives in a lower layer of an overlay filesystem.',
+  ],
+  ['proc.is_exe_from_memfd', 'BOOL', 'Whether the process runs an in-memory file made with memfd_create.'],
+  ['proc.is_sid_leader', 'BOOL', 'Whether the process leads its session.'],
+  ['proc.is_vpgid_leader', 'BOOL', 'Whether the process leads its process group (namespace ids).'],
+  ['proc.is_pgid_leader', 'BOOL', 'Whether the process leads its process group (host ids).'],
+  ['proc.exe_ino', 'INT64', 'Inode number of the executable.'],
+  ['proc.exe_ino.ctime', 'ABSTIME', 'Inode status-change time of the executable, ns since epoch.'],
+  ['proc.exe_ino.mtime', 'ABSTIME', 'Modification time of the executable, ns since epoch.'],
+  [
+    'proc.exe_ino.ctime_duration_proc_start',
+    'ABSTIME',
+    "Nanoseconds from the executable's last status change to the process start.",
+  ],
+  [
+    'proc.exe_ino.ctime_duration_pidns_start',
+    'ABSTIME',
+    "Nanoseconds from the PID namespace start to the executable's last status change.",
+  ],
+  ['proc.pidns_init_start_ts', 'UINT64', "Start time of the process's PID namespace, ns since epoch."],
+  ['thread.cap_permitted', 'CHARBUF', 'Permitted capability set, as capability names.'],
+  ['thread.cap_inheritable', 'CHARBUF', 'Inheritable capability set, as capability names.'],
+  ['thread.cap_effective', 'CHARBUF', 'Effective capability set, as capability names.'],
+  ['proc.fdopencount', 'UINT64', 'Number of file descriptors the process has open.'],
+  ['proc.fdlimit', 'INT64', 'Maximum number of file descriptors the process may open.'],
+  ['proc.fdusage', 'DOUBLE', 'Open file descriptors as a share of the limit.'],
+  ['proc.vmsize', 'UINT64', 'Virtual memory size of the process in kB.'],
+  ['proc.vmrss', 'UINT64', 'Resident memory of the process in kB.'],
+  ['proc.vmswap', 'UINT64', 'Swapped-out memory of the process in kB.'],
+  ['thread.pfmajor', 'UINT64', 'Major page faults since the thread started.'],
+  ['thread.pfminor', 'UINT64', 'Minor page faults since the thread started.'],
+  ['thread.tid', 'INT64', 'Thread id.'],
+  ['thread.ismain', 'BOOL', 'Whether the thread is the main thread of its process.'],
+  ['thread.vtid', 'INT64', 'Thread id inside its PID namespace.'],
+  ['thread.nametid', 'CHARBUF', 'proc.name followed by the thread id.'],
+  ['thread.exectime', 'RELTIME', 'CPU time of the last scheduled slice (scheduler switch events only).'],
+  ['thread.totexectime', 'RELTIME', 'Total CPU time of the thread (scheduler switch events only).'],
+  ['thread.cgroups', 'CHARBUF', 'Every cgroup of the thread as subsystem=path pairs.'],
+  [
+    'thread.cgroup',
+    'CHARBUF',
+    'cgroup of the thread for one subsystem, e.g. thread.cgroup.cpuacct.',
+    KEY_REQUIRED_DOTTED,
+  ],
+  ['proc.nthreads', 'UINT64', 'Number of live threads of the process.'],
+  ['proc.nchilds', 'UINT64', 'Number of live threads of the process other than its leader.'],
+  ['thread.cpu', 'DOUBLE', 'CPU used by the thread over the last second.'],
+  ['thread.cpu.user', 'DOUBLE', 'User-mode CPU used by the thread over the last second.'],
+  ['thread.cpu.system', 'DOUBLE', 'Kernel-mode CPU used by the thread over the last second.'],
+  ['thread.vmsize', 'UINT64', 'Virtual memory in kB for the main thread, 0 for other threads.'],
+  ['thread.vmrss', 'UINT64', 'Resident memory in kB for the main thread, 0 for other threads.'],
+  ['thread.vmsize.b', 'UINT64', 'Virtual memory in bytes for the main thread, 0 for other threads.'],
+  ['thread.vmrss.b', 'UINT64', 'Resident memory in bytes for the main thread, 0 for other threads.'],
+  ['proc.stdin.type', 'CHARBUF', 'fd.type of file descriptor 0.'],
+  ['proc.stdout.type', 'CHARBUF', 'fd.type of file descriptor 1.'],
+  ['proc.stderr.type', 'CHARBUF', 'fd.type of file descriptor 2.'],
+  ['proc.stdin.name', 'CHARBUF', 'fd.name of file descriptor 0.'],
+  ['proc.stdout.name', 'CHARBUF', 'fd.name of file descriptor 1.'],
+  ['proc.stderr.name', 'CHARBUF', 'fd.name of file descriptor 2.'],
+
+  // ---- user / group ------------------------------------------------------------------------
+  ['user.uid', 'UINT32', 'User id of the process.'],
+  ['user.name', 'CHARBUF', 'User name of the process.'],
+  ['user.homedir', 'CHARBUF', 'Home directory of the user.'],
+  ['user.shell', 'CHARBUF', 'Login shell of the user.'],
+  ['user.loginuid', 'INT64', 'Audit login user id (auid); -1 when unset.'],
+  ['user.loginname', 'CHARBUF', 'User name of the audit login user id.'],
+  ['group.gid', 'UINT32', 'Group id of the process.'],
+  ['group.name', 'CHARBUF', 'Group name of the process.'],
+
+  // ---- fd ----------------------------------------------------------------------------------
+  ['fd.num', 'INT64', 'File descriptor number.'],
+  [
+    'fd.type',
+    'CHARBUF',
+    'Kind of file descriptor: file, directory, ipv4, ipv6, unix, pipe, event, memfd, ...',
+  ],
+  [
+    'fd.typechar',
+    'CHARBUF',
+    'Kind of file descriptor as one letter: f file, d directory, 4/6 IP socket, u unix, p pipe, ...',
+  ],
+  ['fd.name', 'CHARBUF', 'Full name: the path of a file, the connection tuple of a socket.'],
+  ['fd.directory', 'CHARBUF', 'Directory part of a file path (the path itself for a directory fd).'],
+  ['fd.filename', 'CHARBUF', 'File name part of a file path.'],
+  ['fd.ip', 'IPADDR', 'Matches either the client or the server IP address.', EITHER_END],
+  ['fd.cip', 'IPADDR', 'Client IP address.'],
+  ['fd.sip', 'IPADDR', 'Server IP address.'],
+  ['fd.lip', 'IPADDR', 'Local IP address.'],
+  ['fd.rip', 'IPADDR', 'Remote IP address.'],
+  ['fd.port', 'PORT', 'Matches either the client or the server port.', EITHER_END],
+  ['fd.cport', 'PORT', 'Client port of a TCP/UDP socket.'],
+  ['fd.sport', 'PORT', 'Server port of a TCP/UDP socket.'],
+  ['fd.lport', 'PORT', 'Local port of a TCP/UDP socket.'],
+  ['fd.rport', 'PORT', 'Remote port of a TCP/UDP socket.'],
+  ['fd.l4proto', 'CHARBUF', 'Transport protocol of a socket: tcp, udp, icmp or raw.'],
+  ['fd.sockfamily', 'CHARBUF', 'Socket family: ip or unix.'],
+  ['fd.is_server', 'BOOL', 'Whether this process is the server end of the connection.'],
+  ['fd.uid', 'CHARBUF', 'Identifier made of the thread id followed by the fd number.'],
+  ['fd.containername', 'CHARBUF', 'Container id, a colon, and fd.name.'],
+  ['fd.containerdirectory', 'CHARBUF', 'Container id, a colon, and fd.directory.'],
+  ['fd.proto', 'PORT', 'Matches either the client or the server port (protocol form).', EITHER_END],
+  ['fd.cproto', 'CHARBUF', 'Client port of a TCP/UDP socket, as text.'],
+  ['fd.sproto', 'CHARBUF', 'Server port of a TCP/UDP socket, as text.'],
+  ['fd.lproto', 'CHARBUF', 'Local port of a TCP/UDP socket, as text.'],
+  ['fd.rproto', 'CHARBUF', 'Remote port of a TCP/UDP socket, as text.'],
+  [
+    'fd.net',
+    'IPNET',
+    'Matches when the client or the server address is in the given network (CIDR).',
+    EITHER_END,
+  ],
+  ['fd.cnet', 'IPNET', 'Matches when the client address is in the given network.', { filterOnly: true }],
+  ['fd.snet', 'IPNET', 'Matches when the server address is in the given network.', { filterOnly: true }],
+  ['fd.lnet', 'IPNET', 'Matches when the local address is in the given network.', { filterOnly: true }],
+  ['fd.rnet', 'IPNET', 'Matches when the remote address is in the given network.', { filterOnly: true }],
+  ['fd.connected', 'BOOL', 'Whether the TCP/UDP socket is connected.'],
+  [
+    'fd.name_changed',
+    'BOOL',
+    'Whether this event changed the fd name (a UDP socket getting a new tuple, for example).',
+  ],
+  ['fd.cip.name', 'CHARBUF', 'DNS name of the client IP address.'],
+  ['fd.sip.name', 'CHARBUF', 'DNS name of the server IP address.'],
+  ['fd.lip.name', 'CHARBUF', 'DNS name of the local IP address.'],
+  ['fd.rip.name', 'CHARBUF', 'DNS name of the remote IP address.'],
+  ['fd.dev', 'INT32', 'Device number holding the file.', { printFormat: 'hex' }],
+  ['fd.dev.major', 'INT32', 'Major device number holding the file.'],
+  ['fd.dev.minor', 'INT32', 'Minor device number holding the file.'],
+  ['fd.ino', 'INT64', 'Inode number of the file.'],
+  ['fd.nameraw', 'CHARBUF', 'The path as the process passed it, not made absolute.'],
+  [
+    'fd.types',
+    'CHARBUF',
+    'Distinct kinds of the open file descriptors; fd.types[N] gives the kind of fd N.',
+    { arg: 'index', isList: true },
+  ],
+  ['fd.is_upper_layer', 'BOOL', 'Whether the file is in the upper layer of an overlay filesystem.'],
+  ['fd.is_lower_layer', 'BOOL', 'Whether the file is in a lower layer of an overlay filesystem.'],
+
+  // ---- fs.path -----------------------------------------------------------------------------
+  [
+    'fs.path.name',
+    'CHARBUF',
+    'Absolute path a successful path call (mkdir, unlink, open, chmod, ...) acted on.',
+  ],
+  ['fs.path.nameraw', 'CHARBUF', 'Path as passed to a successful path call.'],
+  [
+    'fs.path.source',
+    'CHARBUF',
+    'Absolute source path of a successful two-path call (rename, link, symlink, mount).',
+  ],
+  ['fs.path.sourceraw', 'CHARBUF', 'Source path as passed to a successful two-path call.'],
+  ['fs.path.target', 'CHARBUF', 'Absolute target path of a successful two-path call.'],
+  ['fs.path.targetraw', 'CHARBUF', 'Target path as passed to a successful two-path call.'],
+
+  // ---- fdlist (poll) -----------------------------------------------------------------------
+  ['fdlist.nums', 'CHARBUF', 'Comma-separated fd numbers of a poll call.'],
+  ['fdlist.names', 'CHARBUF', 'Comma-separated fd names of a poll call.'],
+  ['fdlist.cips', 'CHARBUF', 'Comma-separated client IP addresses of the fds of a poll call.'],
+  ['fdlist.sips', 'CHARBUF', 'Comma-separated server IP addresses of the fds of a poll call.'],
+  ['fdlist.cports', 'CHARBUF', 'Comma-separated client ports of the fds of a poll call.'],
+  ['fdlist.sports', 'CHARBUF', 'Comma-separated server ports of the fds of a poll call.'],
+
+  // ---- container (container plugin) --------------------------------------------------------
+  ['container.id', 'CHARBUF', 'Short (12 character) container id; host for processes outside containers.'],
+  ['container.full_id', 'CHARBUF', 'Full container id.'],
+  ['container.name', 'CHARBUF', 'Container name; host outside containers.'],
+  ['container.image', 'CHARBUF', 'Container image reference.'],
+  ['container.image.id', 'CHARBUF', 'Container image id.'],
+  ['container.type', 'CHARBUF', 'Container runtime kind (docker, containerd, cri-o, ...).'],
+  ['container.privileged', 'BOOL', 'Whether the container runs privileged.'],
+  ['container.mounts', 'CHARBUF', 'Mounts of the container as source:dest:mode:rdwr:propagation items.'],
+  [
+    'container.mount',
+    'CHARBUF',
+    'One mount by index or source path (glob allowed), as source:dest:mode:rdwr:propagation.',
+    MOUNT_ARG,
+  ],
+  ['container.mount.source', 'CHARBUF', 'Mount source, by index or by destination path.', MOUNT_ARG],
+  ['container.mount.dest', 'CHARBUF', 'Mount destination, by index or by source path.', MOUNT_ARG],
+  ['container.mount.mode', 'CHARBUF', 'Mount mode, by index or by source path.', MOUNT_ARG],
+  [
+    'container.mount.rdwr',
+    'CHARBUF',
+    'Whether a mount is read-write, by index or by source path.',
+    MOUNT_ARG,
+  ],
+  ['container.mount.propagation', 'CHARBUF', 'Mount propagation, by index or by source path.', MOUNT_ARG],
+  ['container.image.repository', 'CHARBUF', 'Repository part of the container image.'],
+  ['container.image.tag', 'CHARBUF', 'Tag of the container image.'],
+  ['container.image.digest', 'CHARBUF', 'Registry digest of the container image.'],
+  ['container.healthcheck', 'CHARBUF', 'Obsolete: health check command of the container.', DEPRECATED],
+  ['container.liveness_probe', 'CHARBUF', 'Obsolete: liveness probe command of the container.', DEPRECATED],
+  ['container.readiness_probe', 'CHARBUF', 'Obsolete: readiness probe command of the container.', DEPRECATED],
+  ['container.start_ts', 'ABSTIME', 'Container start time (start of its PID namespace), ns since epoch.'],
+  ['container.duration', 'RELTIME', 'Nanoseconds since container.start_ts.'],
+  ['container.ip', 'CHARBUF', 'Primary IPv4 address of the container or pod.'],
+  ['container.cni.json', 'CHARBUF', 'CNI result of the pod sandbox, as JSON text.'],
+  ['container.host_pid', 'BOOL', 'Whether the container shares the host PID namespace.'],
+  ['container.host_network', 'BOOL', 'Whether the container shares the host network namespace.'],
+  ['container.host_ipc', 'BOOL', 'Whether the container shares the host IPC namespace.'],
+  [
+    'container.label',
+    'CHARBUF',
+    'One container label by key (container.label[key] or container.label.key).',
+    KEY_REQUIRED_DOTTED,
+  ],
+  ['container.labels', 'CHARBUF', 'Container labels as key:value items separated by commas.'],
+  [
+    'proc.is_container_healthcheck',
+    'BOOL',
+    'Obsolete: whether the process runs as the container health check.',
+    DEPRECATED,
+  ],
+  [
+    'proc.is_container_liveness_probe',
+    'BOOL',
+    'Obsolete: whether the process runs as a liveness probe.',
+    DEPRECATED,
+  ],
+  [
+    'proc.is_container_readiness_probe',
+    'BOOL',
+    'Obsolete: whether the process runs as a readiness probe.',
+    DEPRECATED,
+  ],
+
+  // ---- k8s (container plugin) --------------------------------------------------------------
+  ['k8s.pod.name', 'CHARBUF', 'Name of the Kubernetes pod of the container.'],
+  ['k8s.ns.name', 'CHARBUF', 'Kubernetes namespace of the pod.'],
+  ['k8s.pod.id', 'CHARBUF', 'Legacy name of k8s.pod.uid.'],
+  ['k8s.pod.uid', 'CHARBUF', 'UID of the Kubernetes pod.'],
+  ['k8s.pod.sandbox_id', 'CHARBUF', 'Short (12 character) pod sandbox id.'],
+  ['k8s.pod.full_sandbox_id', 'CHARBUF', 'Full pod sandbox id.'],
+  [
+    'k8s.pod.label',
+    'CHARBUF',
+    'One pod label by key (k8s.pod.label[key] or k8s.pod.label.key).',
+    KEY_REQUIRED_DOTTED,
+  ],
+  ['k8s.pod.labels', 'CHARBUF', 'Pod labels as key:value items separated by commas.'],
+  ['k8s.pod.ip', 'CHARBUF', 'Primary IPv4 address of the pod.'],
+  ['k8s.pod.cni.json', 'CHARBUF', 'CNI result of the pod, as JSON text.'],
+  ['k8s.rc.name', 'CHARBUF', 'Obsolete (use the k8smeta plugin): replication controller name.', DEPRECATED],
+  ['k8s.rc.id', 'CHARBUF', 'Obsolete: replication controller id.', DEPRECATED],
+  [
+    'k8s.rc.label',
+    'CHARBUF',
+    'Obsolete: replication controller label.',
+    { ...KEY_REQUIRED_DOTTED, deprecated: true },
+  ],
+  ['k8s.rc.labels', 'CHARBUF', 'Obsolete: replication controller labels.', DEPRECATED],
+  ['k8s.svc.name', 'CHARBUF', 'Obsolete: service name.', DEPRECATED],
+  ['k8s.svc.id', 'CHARBUF', 'Obsolete: service id.', DEPRECATED],
+  ['k8s.svc.label', 'CHARBUF', 'Obsolete: service label.', { ...KEY_REQUIRED_DOTTED, deprecated: true }],
+  ['k8s.svc.labels', 'CHARBUF', 'Obsolete: service labels.', DEPRECATED],
+  ['k8s.ns.id', 'CHARBUF', 'Obsolete: namespace id.', DEPRECATED],
+  ['k8s.ns.label', 'CHARBUF', 'Obsolete: namespace label.', { ...KEY_REQUIRED_DOTTED, deprecated: true }],
+  ['k8s.ns.labels', 'CHARBUF', 'Obsolete: namespace labels.', DEPRECATED],
+  ['k8s.rs.name', 'CHARBUF', 'Obsolete: replica set name.', DEPRECATED],
+  ['k8s.rs.id', 'CHARBUF', 'Obsolete: replica set id.', DEPRECATED],
+  ['k8s.rs.label', 'CHARBUF', 'Obsolete: replica set label.', { ...KEY_REQUIRED_DOTTED, deprecated: true }],
+  ['k8s.rs.labels', 'CHARBUF', 'Obsolete: replica set labels.', DEPRECATED],
+  ['k8s.deployment.name', 'CHARBUF', 'Obsolete: deployment name.', DEPRECATED],
+  ['k8s.deployment.id', 'CHARBUF', 'Obsolete: deployment id.', DEPRECATED],
+  [
+    'k8s.deployment.label',
+    'CHARBUF',
+    'Obsolete: deployment label.',
+    { ...KEY_REQUIRED_DOTTED, deprecated: true },
+  ],
+  ['k8s.deployment.labels', 'CHARBUF', 'Obsolete: deployment labels.', DEPRECATED],
+];
+
+function toDef(row: Row): FieldDef {
+  const [name, type, desc, opts] = row;
+  const arg: FieldArgKind = opts?.arg ?? 'none';
+  const def: FieldDef = { name, type, desc, source: 'syscall', arg, isList: opts?.isList ?? false };
+  if (opts?.outputOnly) def.outputOnly = true;
+  if (opts?.deprecated) def.deprecated = true;
+  if (opts?.filterOnly) def.filterOnly = true;
+  if (opts?.dottedArg) def.dottedArg = true;
+  if (opts?.multiValue) def.multiValue = opts.multiValue;
+  if (opts?.printFormat) def.printFormat = opts.printFormat;
+  if (opts?.jsonAlias) def.jsonAlias = opts.jsonAlias;
+  return Object.freeze(def);
+}
+
+/** Every field of the `syscall` source, in Falco's documentation order. */
+export const SYSCALL_FIELD_DEFS: readonly FieldDef[] = Object.freeze(ROWS.map(toDef));
