@@ -17,11 +17,17 @@ import { loadRules } from '../src/engine/rules/index.js';
 import { generateEvents, type Scenario } from './synthetic-stream.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const fixtures = process.env.VIGIL_FIXTURES ? resolve(process.env.VIGIL_FIXTURES) : resolve(root, '..', 'shared', 'fixtures');
-const rulesPath = process.env.VIGIL_BENCH_RULES ?? join(fixtures, 'falco', 'rules', 'falcosecurity-rules', 'main', 'falco_rules.yaml');
+const fixtures = process.env.VIGIL_FIXTURES
+  ? resolve(process.env.VIGIL_FIXTURES)
+  : resolve(root, '..', 'shared', 'fixtures');
+const rulesPath =
+  process.env.VIGIL_BENCH_RULES ??
+  join(fixtures, 'falco', 'rules', 'falcosecurity-rules', 'main', 'falco_rules.yaml');
 
 if (!existsSync(rulesPath)) {
-  console.error(`bench:engine needs Falco's stable rules at ${rulesPath} (set VIGIL_FIXTURES or VIGIL_BENCH_RULES)`);
+  console.error(
+    `bench:engine needs Falco's stable rules at ${rulesPath} (set VIGIL_FIXTURES or VIGIL_BENCH_RULES)`,
+  );
   process.exit(1);
 }
 
@@ -61,14 +67,22 @@ function run(scenario: Scenario): Result {
   samples.sort((a, b) => a - b);
   const median = samples[Math.floor(samples.length / 2)]!;
   const nsPerEvent = median / events.length;
-  return { scenario, eventsPerSec: 1e9 / nsPerEvent, nsPerEvent, indexedShare: indexed / events.length, alerts: alerts / ROUNDS };
+  return {
+    scenario,
+    eventsPerSec: 1e9 / nsPerEvent,
+    nsPerEvent,
+    indexedShare: indexed / events.length,
+    alerts: alerts / ROUNDS,
+  };
 }
 
 const results = [run('mixed'), run('relevant')];
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 const targets: Record<Scenario, number> = { mixed: 1_000_000, relevant: 250_000 };
 
-console.log(`rules: ${rulesPath} (${engine.activeRules.length} enabled rules; ${interesting ? interesting.size : 'all'} indexed event types)`);
+console.log(
+  `rules: ${rulesPath} (${engine.activeRules.length} enabled rules; ${interesting ? interesting.size : 'all'} indexed event types)`,
+);
 console.log(`stream: ${EVENTS} distinct events per scenario, ${ROUNDS} timed rounds (median), one core`);
 console.log('scenario   events/s      ns/event  rule-relevant share  alerts/round  target');
 for (const r of results) {

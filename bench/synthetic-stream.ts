@@ -39,7 +39,14 @@ const O_RDWR = 2;
 const O_CREAT = 0o100;
 const O_CLOEXEC = 0o2000000;
 
-function thread(pid: number, comm: string, exepath: string, args: string[], parent: ThreadInfo | undefined, extra: Partial<ThreadInfo> = {}): ThreadInfo {
+function thread(
+  pid: number,
+  comm: string,
+  exepath: string,
+  args: string[],
+  parent: ThreadInfo | undefined,
+  extra: Partial<ThreadInfo> = {},
+): ThreadInfo {
   return {
     pid,
     tid: pid,
@@ -76,12 +83,39 @@ export function processTree(): { threads: ThreadInfo[]; containers: Map<string, 
     groupName: 'alice',
     cwd: '/home/alice',
   });
-  const vim = thread(4501, 'vim', '/usr/bin/vim', ['notes.txt'], bash, { ...bash, pid: 4501, tid: 4501, comm: 'vim', exe: '/usr/bin/vim', exepath: '/usr/bin/vim', args: ['notes.txt'], parent: bash });
+  const vim = thread(4501, 'vim', '/usr/bin/vim', ['notes.txt'], bash, {
+    ...bash,
+    pid: 4501,
+    tid: 4501,
+    comm: 'vim',
+    exe: '/usr/bin/vim',
+    exepath: '/usr/bin/vim',
+    args: ['notes.txt'],
+    parent: bash,
+  });
   const containerd = thread(640, 'containerd', '/usr/bin/containerd', [], systemd);
-  const kubelet = thread(700, 'kubelet', '/usr/bin/kubelet', ['--config=/var/lib/kubelet/config.yaml'], systemd);
+  const kubelet = thread(
+    700,
+    'kubelet',
+    '/usr/bin/kubelet',
+    ['--config=/var/lib/kubelet/config.yaml'],
+    systemd,
+  );
   const journald = thread(300, 'systemd-journal', '/usr/lib/systemd/systemd-journald', [], systemd);
-  const shimA = thread(2100, 'containerd-shim', '/usr/bin/containerd-shim-runc-v2', ['-namespace', 'k8s.io'], systemd);
-  const shimB = thread(2200, 'containerd-shim', '/usr/bin/containerd-shim-runc-v2', ['-namespace', 'k8s.io'], systemd);
+  const shimA = thread(
+    2100,
+    'containerd-shim',
+    '/usr/bin/containerd-shim-runc-v2',
+    ['-namespace', 'k8s.io'],
+    systemd,
+  );
+  const shimB = thread(
+    2200,
+    'containerd-shim',
+    '/usr/bin/containerd-shim-runc-v2',
+    ['-namespace', 'k8s.io'],
+    systemd,
+  );
   const containers = new Map<string, ContainerInfo>();
   const nginxC: ContainerInfo = {
     id: '3ad7b26ded6d',
@@ -105,14 +139,58 @@ export function processTree(): { threads: ThreadInfo[]; containers: Map<string, 
   };
   containers.set(nginxC.id, nginxC);
   containers.set(apiC.id, apiC);
-  const nginx = thread(2110, 'nginx', '/usr/sbin/nginx', ['-g', 'daemon off;'], shimA, { containerId: nginxC.id, uid: 101, userName: 'nginx' });
-  const nginxW = thread(2111, 'nginx', '/usr/sbin/nginx', ['-g', 'daemon off;'], nginx, { containerId: nginxC.id, uid: 101, userName: 'nginx' });
-  const node = thread(2210, 'node', '/usr/local/bin/node', ['server.js'], shimB, { containerId: apiC.id, uid: 1000, userName: 'node', cwd: '/app' });
-  const sh = thread(2290, 'sh', '/bin/sh', ['-c', 'ls /app'], node, { containerId: apiC.id, uid: 1000, userName: 'node', cwd: '/app' });
-  const postgres = thread(900, 'postgres', '/usr/lib/postgresql/15/bin/postgres', ['-D', '/var/lib/postgresql/15/main'], systemd, { uid: 105, userName: 'postgres' });
+  const nginx = thread(2110, 'nginx', '/usr/sbin/nginx', ['-g', 'daemon off;'], shimA, {
+    containerId: nginxC.id,
+    uid: 101,
+    userName: 'nginx',
+  });
+  const nginxW = thread(2111, 'nginx', '/usr/sbin/nginx', ['-g', 'daemon off;'], nginx, {
+    containerId: nginxC.id,
+    uid: 101,
+    userName: 'nginx',
+  });
+  const node = thread(2210, 'node', '/usr/local/bin/node', ['server.js'], shimB, {
+    containerId: apiC.id,
+    uid: 1000,
+    userName: 'node',
+    cwd: '/app',
+  });
+  const sh = thread(2290, 'sh', '/bin/sh', ['-c', 'ls /app'], node, {
+    containerId: apiC.id,
+    uid: 1000,
+    userName: 'node',
+    cwd: '/app',
+  });
+  const postgres = thread(
+    900,
+    'postgres',
+    '/usr/lib/postgresql/15/bin/postgres',
+    ['-D', '/var/lib/postgresql/15/main'],
+    systemd,
+    { uid: 105, userName: 'postgres' },
+  );
   const python = thread(1500, 'python3', '/usr/bin/python3.11', ['/opt/agent/agent.py'], systemd);
   return {
-    threads: [systemd, sshd, bash, vim, containerd, kubelet, journald, nginx, nginxW, node, sh, postgres, python, nginxW, node, node, postgres, kubelet],
+    threads: [
+      systemd,
+      sshd,
+      bash,
+      vim,
+      containerd,
+      kubelet,
+      journald,
+      nginx,
+      nginxW,
+      node,
+      sh,
+      postgres,
+      python,
+      nginxW,
+      node,
+      node,
+      postgres,
+      kubelet,
+    ],
     containers,
   };
 }
@@ -134,7 +212,13 @@ const READ_PATHS: string[] = [
   '/var/lib/postgresql/15/main/base/16384/2619',
   '/home/alice/notes.txt',
 ];
-const WRITE_PATHS: string[] = ['/var/log/nginx/access.log', '/tmp/.tmpXa91', '/var/lib/postgresql/15/main/pg_wal/000000010000000000000001', '/home/alice/.notes.txt.swp', '/run/containerd/io.containerd.runtime.v2.task/k8s.io/x/log.json'];
+const WRITE_PATHS: string[] = [
+  '/var/log/nginx/access.log',
+  '/tmp/.tmpXa91',
+  '/var/lib/postgresql/15/main/pg_wal/000000010000000000000001',
+  '/home/alice/.notes.txt.swp',
+  '/run/containerd/io.containerd.runtime.v2.task/k8s.io/x/log.json',
+];
 const RARE_SENSITIVE = ['/etc/shadow', '/root/.ssh/id_rsa', '/etc/sudoers'];
 
 function param(name: string, raw: EventParam['raw'], text?: string): EventParam {
@@ -197,14 +281,29 @@ export function generateEvents(scenario: Scenario, count: number, seed = 42): Sy
     const t = pickThread();
     const type = pickType();
     const container = t.containerId && t.containerId !== 'host' ? containers.get(t.containerId) : undefined;
-    const ev: SyscallEvent = { source: 'syscall', num: i + 1, ts, type, dir: '<', res: 0, params: [], thread: t, hostname: 'bench-node' };
+    const ev: SyscallEvent = {
+      source: 'syscall',
+      num: i + 1,
+      ts,
+      type,
+      dir: '<',
+      res: 0,
+      params: [],
+      thread: t,
+      hostname: 'bench-node',
+    };
     if (container) ev.container = container;
     switch (type) {
       case 'open':
       case 'openat': {
         const r = rand();
         const write = r < 0.15;
-        const name = r > 0.9995 ? RARE_SENSITIVE[Math.floor(rand() * RARE_SENSITIVE.length)]! : write ? WRITE_PATHS[Math.floor(rand() * WRITE_PATHS.length)]! : READ_PATHS[Math.floor(rand() * READ_PATHS.length)]!;
+        const name =
+          r > 0.9995
+            ? RARE_SENSITIVE[Math.floor(rand() * RARE_SENSITIVE.length)]!
+            : write
+              ? WRITE_PATHS[Math.floor(rand() * WRITE_PATHS.length)]!
+              : READ_PATHS[Math.floor(rand() * READ_PATHS.length)]!;
         const flags = (write ? O_WRONLY | O_CREAT : r < 0.2 ? O_RDWR : O_RDONLY) | O_CLOEXEC;
         const fdnum = 3 + Math.floor(rand() * 40);
         const failed = rand() < 0.05;
@@ -221,7 +320,14 @@ export function generateEvents(scenario: Scenario, count: number, seed = 42): Sy
         break;
       }
       case 'execve': {
-        const child = { ...t, pid: 30000 + i, tid: 30000 + i, parent: t, comm: rand() < 0.5 ? 'ls' : 'git', args: ['status'] };
+        const child = {
+          ...t,
+          pid: 30000 + i,
+          tid: 30000 + i,
+          parent: t,
+          comm: rand() < 0.5 ? 'ls' : 'git',
+          args: ['status'],
+        };
         child.exe = `/usr/bin/${child.comm}`;
         child.exepath = child.exe;
         ev.thread = child;
@@ -231,7 +337,18 @@ export function generateEvents(scenario: Scenario, count: number, seed = 42): Sy
       case 'connect': {
         const remote = rand() < 0.7 ? '10.96.0.1' : rand() < 0.5 ? '127.0.0.1' : '142.250.74.46';
         const sport = rand() < 0.5 ? 443 : 5432;
-        const fd: FdInfo = { num: 17, type: 'ipv4', name: `10.0.0.5:48122->${remote}:${sport}`, l4proto: 'tcp', cip: '10.0.0.5', cport: 48122, sip: remote, sport, connected: true, nameChanged: true };
+        const fd: FdInfo = {
+          num: 17,
+          type: 'ipv4',
+          name: `10.0.0.5:48122->${remote}:${sport}`,
+          l4proto: 'tcp',
+          cip: '10.0.0.5',
+          cport: 48122,
+          sip: remote,
+          sport,
+          connected: true,
+          nameChanged: true,
+        };
         ev.fd = fd;
         ev.params = [param('res', 0, 'SUCCESS'), param('tuple', fd.name), param('fd', 17)];
         break;
@@ -253,7 +370,21 @@ export function generateEvents(scenario: Scenario, count: number, seed = 42): Sy
       case 'writev': {
         const n = 64 + Math.floor(rand() * 4000);
         ev.res = n;
-        ev.fd = rand() < 0.5 ? { num: 9, type: 'file', name: READ_PATHS[i % READ_PATHS.length]!, openFlags: O_RDONLY } : { num: 12, type: 'ipv4', name: '10.0.0.5:8080->10.0.0.9:51234', l4proto: 'tcp', cip: '10.0.0.9', cport: 51234, sip: '10.0.0.5', sport: 8080, isServer: true, connected: true };
+        ev.fd =
+          rand() < 0.5
+            ? { num: 9, type: 'file', name: READ_PATHS[i % READ_PATHS.length]!, openFlags: O_RDONLY }
+            : {
+                num: 12,
+                type: 'ipv4',
+                name: '10.0.0.5:8080->10.0.0.9:51234',
+                l4proto: 'tcp',
+                cip: '10.0.0.9',
+                cport: 51234,
+                sip: '10.0.0.5',
+                sport: 8080,
+                isServer: true,
+                connected: true,
+              };
         ev.params = [param('res', n), param('size', n), param('fd', ev.fd.num)];
         break;
       }

@@ -70,9 +70,17 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const diagnostics = [...read.diagnostics, ...loaded.diagnostics];
   const contents = new Map(read.files.map((f) => [f.name, f.content]));
   const errors = diagnostics.filter((d) => d.severity === 'error');
-  const summary: ReplaySummary = { exitCode: 0, alerts: 0, alertsByRule, stats, loadDiagnostics: diagnostics };
+  const summary: ReplaySummary = {
+    exitCode: 0,
+    alerts: 0,
+    alertsByRule,
+    stats,
+    loadDiagnostics: diagnostics,
+  };
   if (errors.length > 0) {
-    opts.stderr.write(`Error: rules could not be loaded (${errors.length} error${errors.length > 1 ? 's' : ''}):\n`);
+    opts.stderr.write(
+      `Error: rules could not be loaded (${errors.length} error${errors.length > 1 ? 's' : ''}):\n`,
+    );
     for (const d of errors) opts.stderr.write(formatDiagnostic(d, contents) + '\n');
     summary.exitCode = 1;
     return summary;
@@ -112,7 +120,9 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
         for (const alert of alerts) {
           summary.alerts++;
           alertsByRule.set(alert.rule, (alertsByRule.get(alert.rule) ?? 0) + 1);
-          await writer.push(opts.json ? formatAlertJson(alert, opts.timeFormat) : formatAlertText(alert, opts.timeFormat));
+          await writer.push(
+            opts.json ? formatAlertJson(alert, opts.timeFormat) : formatAlertText(alert, opts.timeFormat),
+          );
         }
       }
     } catch (err) {
@@ -130,7 +140,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   );
   for (const [rule, n] of [...alertsByRule].sort((a, b) => b[1] - a[1])) lines.push(`  ${n}\t${rule}`);
   for (const issue of stats.issues) lines.push(`  malformed: ${issue.file}:${issue.line}: ${issue.reason}`);
-  if (stats.malformed > stats.issues.length) lines.push(`  (${stats.malformed - stats.issues.length} more malformed lines not shown)`);
+  if (stats.malformed > stats.issues.length)
+    lines.push(`  (${stats.malformed - stats.issues.length} more malformed lines not shown)`);
   opts.stderr.write(lines.join('\n') + '\n');
   return summary;
 }

@@ -23,11 +23,23 @@ function argHint(d: FieldDef): string {
 }
 
 export function formatFieldList(source: 'syscall' | 'k8s_audit' | undefined, json: boolean): string {
-  const providers = source === 'syscall' ? [syscallFields] : source === 'k8s_audit' ? [k8sAuditFields] : [syscallFields, k8sAuditFields];
+  const providers =
+    source === 'syscall'
+      ? [syscallFields]
+      : source === 'k8s_audit'
+        ? [k8sAuditFields]
+        : [syscallFields, k8sAuditFields];
   const defs = providers.flatMap((p) => [...p.all()]);
   if (json) {
     return JSON.stringify(
-      defs.map((d) => ({ name: d.name, type: d.type, source: d.source, arg: d.arg, isList: d.isList, desc: d.desc })),
+      defs.map((d) => ({
+        name: d.name,
+        type: d.type,
+        source: d.source,
+        arg: d.arg,
+        isList: d.isList,
+        desc: d.desc,
+      })),
       null,
       2,
     );
@@ -65,7 +77,9 @@ export function explainRule(
     const lines = [`Error: no rule named '${ruleName}' in the loaded files.`];
     if (near.length) lines.push(`Did you mean: ${near.map((n) => `'${n}'`).join(', ')}?`);
     if (errors.length)
-      lines.push(`(${errors.length} load error${errors.length > 1 ? 's' : ''}; run \`vigil rules validate\` to see them)`);
+      lines.push(
+        `(${errors.length} load error${errors.length > 1 ? 's' : ''}; run \`vigil rules validate\` to see them)`,
+      );
     return { ok: false, text: lines.join('\n') };
   }
   const types = rule.eventTypes === null ? null : [...rule.eventTypes].sort();

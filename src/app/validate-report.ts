@@ -68,7 +68,11 @@ function fileOf(d: Diagnostic, fallback: string): string {
 }
 
 /** Human report: per file, `Ok` or `Invalid`, then its errors and warnings. */
-export function formatValidateText(files: readonly RulesFile[], names: readonly string[], diagnostics: readonly Diagnostic[]): string {
+export function formatValidateText(
+  files: readonly RulesFile[],
+  names: readonly string[],
+  diagnostics: readonly Diagnostic[],
+): string {
   const contents = new Map(files.map((f) => [f.name, f.content]));
   const out: string[] = [];
   const allNames = [...new Set([...names, ...diagnostics.map((d) => fileOf(d, names[0] ?? ''))])];
@@ -76,7 +80,9 @@ export function formatValidateText(files: readonly RulesFile[], names: readonly 
     const mine = diagnostics.filter((d) => fileOf(d, names[0] ?? '') === name);
     const errors = mine.filter((d) => d.severity === 'error');
     const warnings = mine.filter((d) => d.severity === 'warning');
-    out.push(`${name}: ${errors.length ? 'Invalid' : 'Ok'}${warnings.length ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}`);
+    out.push(
+      `${name}: ${errors.length ? 'Invalid' : 'Ok'}${warnings.length ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}`,
+    );
     if (errors.length) {
       out.push(`${errors.length} Error${errors.length > 1 ? 's' : ''}:`);
       for (const d of errors) out.push(formatDiagnostic(d, contents));
@@ -98,7 +104,11 @@ function jsonDiagnostic(d: Diagnostic): Record<string, unknown> {
     item_name: d.itemName ?? d.context.find((c) => c.kind !== 'file')?.name ?? '',
     position: d.position ?? null,
     context: {
-      locations: d.context.map((c) => ({ item_type: c.kind, item_name: c.name, position: c.position ?? null })),
+      locations: d.context.map((c) => ({
+        item_type: c.kind,
+        item_name: c.name,
+        position: c.position ?? null,
+      })),
     },
   };
 }

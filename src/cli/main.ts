@@ -32,7 +32,8 @@ export function defaultRulesPath(): string {
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -91,7 +92,9 @@ Each problem is reported as file:line:col with Falco's code (e.g. LOAD_ERR_COMPI
       const names = read.files.map((f) => f.name);
       for (const d of read.diagnostics) if (d.position) names.push(d.position.file);
       process.stdout.write(
-        (o.json ? formatValidateJson(names, diagnostics) : formatValidateText(read.files, names, diagnostics)) + '\n',
+        (o.json
+          ? formatValidateJson(names, diagnostics)
+          : formatValidateText(read.files, names, diagnostics)) + '\n',
       );
       process.exitCode = diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
     });
@@ -114,7 +117,12 @@ Each problem is reported as file:line:col with Falco's code (e.g. LOAD_ERR_COMPI
     .action((ruleName: string, o: { rules: string[]; json?: boolean }) => {
       const read = readRulesFiles(o.rules);
       const loaded = loadRules(read.files);
-      const res = explainRule(loaded, [...read.diagnostics, ...loaded.diagnostics], ruleName, Boolean(o.json));
+      const res = explainRule(
+        loaded,
+        [...read.diagnostics, ...loaded.diagnostics],
+        ruleName,
+        Boolean(o.json),
+      );
       (res.ok ? process.stdout : process.stderr).write(res.text + '\n');
       process.exitCode = res.ok ? 0 : 1;
     });
@@ -122,12 +130,26 @@ Each problem is reported as file:line:col with Falco's code (e.g. LOAD_ERR_COMPI
   program
     .command('replay')
     .description('evaluate rules against recorded events and print alerts (one per line)')
-    .argument('<events...>', 'event files: Kubernetes audit JSON (one Event per line, or an EventList) or syscall JSON lines')
+    .argument(
+      '<events...>',
+      'event files: Kubernetes audit JSON (one Event per line, or an EventList) or syscall JSON lines',
+    )
     .option('-r, --rules <file>', 'rules file or directory (repeatable; default: the bundled rules)', collect)
-    .addOption(new Option('--source <source>', 'input kind (default: detected from each file)').choices(['syscall', 'k8s_audit']))
-    .option('--json', "print alerts as Falco's JSON (rule, priority, source, output, output_fields, time, tags)")
     .addOption(
-      new Option('--rule-matching <mode>', 'first: stop at the first matching rule (Falco default); all: report every match')
+      new Option('--source <source>', 'input kind (default: detected from each file)').choices([
+        'syscall',
+        'k8s_audit',
+      ]),
+    )
+    .option(
+      '--json',
+      "print alerts as Falco's JSON (rule, priority, source, output, output_fields, time, tags)",
+    )
+    .addOption(
+      new Option(
+        '--rule-matching <mode>',
+        'first: stop at the first matching rule (Falco default); all: report every match',
+      )
         .argParser(oneOf(['first', 'all'] as const))
         .default('first'),
     )
@@ -135,7 +157,11 @@ Each problem is reported as file:line:col with Falco's code (e.g. LOAD_ERR_COMPI
     .option('-D, --disable-rule <name>', 'disable rules by name, * wildcards allowed (repeatable)', collect)
     .option('-T, --disable-tag <tag>', 'disable rules with this tag (repeatable)', collect)
     .option('-t, --tag <tag>', 'only run rules with this tag (repeatable)', collect)
-    .addOption(new Option('--time-format <format>', 'time prefix of text alerts').choices(['clock', 'iso8601']).default('clock'))
+    .addOption(
+      new Option('--time-format <format>', 'time prefix of text alerts')
+        .choices(['clock', 'iso8601'])
+        .default('clock'),
+    )
     .addHelpText(
       'after',
       `

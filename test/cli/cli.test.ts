@@ -62,7 +62,10 @@ beforeAll(() => {
     '{"type": "execve", "dir": "<", "proc": {',
     { type: 'execve', dir: '<', ts: '1700000000000000003', res: 0, proc: proc('sh', proc('node')) },
   ];
-  writeFileSync(join(dir, 'events.jsonl'), events.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'events.jsonl'),
+    events.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('\n') + '\n',
+  );
   const audit = {
     kind: 'Event',
     auditID: 'a1',
@@ -74,7 +77,12 @@ beforeAll(() => {
   };
   writeFileSync(
     join(dir, 'audit.jsonl'),
-    [JSON.stringify(audit), '{"kind": 0}', '\u0000\u0001garbage\u00ff', JSON.stringify({ ...audit, auditID: 'a2' })].join('\n') + '\n',
+    [
+      JSON.stringify(audit),
+      '{"kind": 0}',
+      '\u0000\u0001garbage\u00ff',
+      JSON.stringify({ ...audit, auditID: 'a2' }),
+    ].join('\n') + '\n',
   );
 });
 
@@ -148,7 +156,9 @@ describe('vigil (built CLI)', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^22:13:20\.000000001: Warning shell started \(user=root command=bash -c id parent=sshd\)$/);
+    expect(lines[0]).toMatch(
+      /^22:13:20\.000000001: Warning shell started \(user=root command=bash -c id parent=sshd\)$/,
+    );
     expect(lines[1]).toContain('parent=node');
     expect(r.stderr).toContain('events.jsonl:3: invalid JSON');
     expect(r.stderr).toMatch(/3 events .* 2 alerts; 1 malformed line/);
@@ -164,7 +174,11 @@ describe('vigil (built CLI)', () => {
       tags: ['T1059', 'shell'],
       time: '2023-11-14T22:13:20.000000001Z',
     });
-    expect(alert.output_fields).toMatchObject({ 'user.name': 'root', 'proc.pname': 'sshd', 'proc.cmdline': 'bash -c id' });
+    expect(alert.output_fields).toMatchObject({
+      'user.name': 'root',
+      'proc.pname': 'sshd',
+      'proc.cmdline': 'bash -c id',
+    });
     expect(r.stdout.split('\n')[0]).toContain('"evt.time":1700000000000000001');
   });
 
@@ -184,15 +198,18 @@ describe('vigil (built CLI)', () => {
     expect(r.stderr).toContain('LOAD_ERR_COMPILE_CONDITION');
   });
 
-  it.skipIf(!haveFixtures)(`replay: Falco's malformed audit event fal_01_003 gives no detection (${haveFixtures ? 'fixtures' : FIXTURES_SKIP_REASON})`, () => {
-    const r = runVigil([
-      'replay',
-      '--rules',
-      fixturePath('rules/k8saudit/k8saudit-0.6.0/k8s_audit_rules.yaml'),
-      fixturePath('k8s_audit/events/fal_01_003.json'),
-    ]);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('fal_01_003.json:1: data not recognized as a k8s audit event');
-  });
+  it.skipIf(!haveFixtures)(
+    `replay: Falco's malformed audit event fal_01_003 gives no detection (${haveFixtures ? 'fixtures' : FIXTURES_SKIP_REASON})`,
+    () => {
+      const r = runVigil([
+        'replay',
+        '--rules',
+        fixturePath('rules/k8saudit/k8saudit-0.6.0/k8s_audit_rules.yaml'),
+        fixturePath('k8s_audit/events/fal_01_003.json'),
+      ]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('fal_01_003.json:1: data not recognized as a k8s audit event');
+    },
+  );
 });

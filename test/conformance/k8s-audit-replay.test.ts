@@ -28,38 +28,41 @@ async function replay(rules: string[], events: string[]) {
   return { summary, alerts, stderr: err };
 }
 
-describe.skipIf(!haveFixtures)(`k8s audit regression cases (${haveFixtures ? 'fixtures present' : FIXTURES_SKIP_REASON})`, () => {
-  const cases = haveFixtures ? readFalcoSpec('k8s_audit', 'falco_k8s_audit_tests.yaml') : [];
+describe.skipIf(!haveFixtures)(
+  `k8s audit regression cases (${haveFixtures ? 'fixtures present' : FIXTURES_SKIP_REASON})`,
+  () => {
+    const cases = haveFixtures ? readFalcoSpec('k8s_audit', 'falco_k8s_audit_tests.yaml') : [];
 
-  it('has the 55 cases of the spec', () => {
-    expect(cases).toHaveLength(55);
-  });
+    it('has the 55 cases of the spec', () => {
+      expect(cases).toHaveLength(55);
+    });
 
-  for (const c of cases) {
-    it(c.name, async () => {
-      const m = /open_params=(\S+)/.exec(c.addl_cmdline_opts ?? '');
-      expect(m, 'case names its event file').not.toBeNull();
-      const events = [mapSpecPath(m![1]!)];
-      const rules = asArray(c.rules_file).map(mapSpecPath);
-      const { summary, alerts, stderr } = await replay(rules, events);
-      expect(summary.exitCode, stderr).toBe(0);
-      expect(summary.loadDiagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-      if (c.detect === false) {
-        expect(alerts).toEqual([]);
-      } else {
-        expect(alerts.length).toBeGreaterThan(0);
-        const levels = asArray(c.detect_level).map((l) => l.toLowerCase());
-        for (const level of levels) {
-          const want = level === 'info' ? 'informational' : level;
-          expect(alerts.map((a) => a.priority.toLowerCase())).toContain(want);
-        }
-        for (const entry of c.detect_counts ?? []) {
-          for (const [rule, count] of Object.entries(entry)) {
-            expect(alerts.filter((a) => a.rule === rule).length, `alerts of '${rule}'`).toBe(count);
+    for (const c of cases) {
+      it(c.name, async () => {
+        const m = /open_params=(\S+)/.exec(c.addl_cmdline_opts ?? '');
+        expect(m, 'case names its event file').not.toBeNull();
+        const events = [mapSpecPath(m![1]!)];
+        const rules = asArray(c.rules_file).map(mapSpecPath);
+        const { summary, alerts, stderr } = await replay(rules, events);
+        expect(summary.exitCode, stderr).toBe(0);
+        expect(summary.loadDiagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+        if (c.detect === false) {
+          expect(alerts).toEqual([]);
+        } else {
+          expect(alerts.length).toBeGreaterThan(0);
+          const levels = asArray(c.detect_level).map((l) => l.toLowerCase());
+          for (const level of levels) {
+            const want = level === 'info' ? 'informational' : level;
+            expect(alerts.map((a) => a.priority.toLowerCase())).toContain(want);
+          }
+          for (const entry of c.detect_counts ?? []) {
+            for (const [rule, count] of Object.entries(entry)) {
+              expect(alerts.filter((a) => a.rule === rule).length, `alerts of '${rule}'`).toBe(count);
+            }
           }
         }
-      }
-      if (c.stderr_contains) expect(stderr).toContain(c.stderr_contains);
-    });
-  }
-});
+        if (c.stderr_contains) expect(stderr).toContain(c.stderr_contains);
+      });
+    }
+  },
+);

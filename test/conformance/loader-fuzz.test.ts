@@ -55,11 +55,55 @@ function realRulesFiles(): string[] {
 }
 
 const TOKENS = [
-  '- rule: ', '- macro: ', '- list: ', '  condition: ', '  output: ', '  priority: ', '  desc: ', '  items: ',
-  '  override:', '    condition: append', '  append: true', '  enabled: false', '  exceptions:', '    - name: x',
-  '      fields: [proc.name]', '      values: [[a]]', 'evt.type', '=', 'open', ' and ', ' or ', 'not ', '(', ')',
-  'proc.name', ' in ', '(a, b)', '"quoted"', "'single'", '%proc.name', '[', ']', '{', '}', ':', '\n', '  ', '#',
-  'WARNING', 'INFO', 'tolower(', 'val(', 'exists', '- required_engine_version: ', '0.1.0', '9999', '&a', '*a', '!!str',
+  '- rule: ',
+  '- macro: ',
+  '- list: ',
+  '  condition: ',
+  '  output: ',
+  '  priority: ',
+  '  desc: ',
+  '  items: ',
+  '  override:',
+  '    condition: append',
+  '  append: true',
+  '  enabled: false',
+  '  exceptions:',
+  '    - name: x',
+  '      fields: [proc.name]',
+  '      values: [[a]]',
+  'evt.type',
+  '=',
+  'open',
+  ' and ',
+  ' or ',
+  'not ',
+  '(',
+  ')',
+  'proc.name',
+  ' in ',
+  '(a, b)',
+  '"quoted"',
+  "'single'",
+  '%proc.name',
+  '[',
+  ']',
+  '{',
+  '}',
+  ':',
+  '\n',
+  '  ',
+  '#',
+  'WARNING',
+  'INFO',
+  'tolower(',
+  'val(',
+  'exists',
+  '- required_engine_version: ',
+  '0.1.0',
+  '9999',
+  '&a',
+  '*a',
+  '!!str',
 ];
 
 describe('rules loader fuzzing', () => {
@@ -132,7 +176,9 @@ describe('rules loader fuzzing', () => {
   });
 
   it('survives pathological nesting and sizes', () => {
-    checkLoad(`- rule: deep\n  desc: d\n  condition: ${'('.repeat(5000)}evt.type=open${')'.repeat(5000)}\n  output: o\n  priority: INFO\n`);
+    checkLoad(
+      `- rule: deep\n  desc: d\n  condition: ${'('.repeat(5000)}evt.type=open${')'.repeat(5000)}\n  output: o\n  priority: INFO\n`,
+    );
     checkLoad(`- macro: m\n  condition: ${'not '.repeat(3000)}evt.type=open\n`);
     checkLoad(`- list: l\n  items: [${Array.from({ length: 20000 }, (_, i) => `v${i}`).join(', ')}]\n`);
     checkLoad('- rule: a\n'.repeat(2000));

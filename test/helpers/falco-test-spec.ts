@@ -42,8 +42,14 @@ export function readFalcoSpec(...parts: string[]): FalcoTestCase[] {
 /** Map a path as written in a legacy spec to the fixtures folder. */
 export function mapSpecPath(p: string): string {
   const rules: [RegExp, string][] = [
-    [/^BUILD_DIR\/falcosecurity-rules-falco-prefix\/src\/falcosecurity-rules-falco\/falco_rules\.yaml$/, 'rules/falcosecurity-rules/falco-rules-1.0.1/falco_rules.yaml'],
-    [/^BUILD_DIR\/k8saudit-rules-prefix\/src\/k8saudit-rules\/k8s_audit_rules\.yaml$/, 'rules/k8saudit/k8saudit-0.6.0/k8s_audit_rules.yaml'],
+    [
+      /^BUILD_DIR\/falcosecurity-rules-falco-prefix\/src\/falcosecurity-rules-falco\/falco_rules\.yaml$/,
+      'rules/falcosecurity-rules/falco-rules-1.0.1/falco_rules.yaml',
+    ],
+    [
+      /^BUILD_DIR\/k8saudit-rules-prefix\/src\/k8saudit-rules\/k8s_audit_rules\.yaml$/,
+      'rules/k8saudit/k8saudit-0.6.0/k8s_audit_rules.yaml',
+    ],
     [/^\.\/rules\/k8s_audit\/(.+)$/, 'k8s_audit/test_rules/$1'],
     [/^trace_files\/k8s_audit\/(.+)$/, 'k8s_audit/events/$1'],
     [/^trace_files\/plugins\/(.+)$/, 'plugins/cloudtrail/$1'],

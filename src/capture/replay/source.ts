@@ -10,7 +10,12 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { VigilEvent } from '../../engine/event.js';
-import { auditEventsFromJson, parseK8sAuditLine, type InputIssue, type ParsedInput } from './k8s-audit-parse.js';
+import {
+  auditEventsFromJson,
+  parseK8sAuditLine,
+  type InputIssue,
+  type ParsedInput,
+} from './k8s-audit-parse.js';
 import { parseSyscallLine } from './syscall-jsonl-parse.js';
 
 export type ReplaySource = 'syscall' | 'k8s_audit';
@@ -51,7 +56,8 @@ export async function detectSource(path: string): Promise<ReplaySource> {
       const line = raw.trim();
       if (!line) continue;
       if (/"proc"\s*:/.test(line)) return 'syscall';
-      if (/"(auditID|verb|objectRef|requestURI)"\s*:/.test(line) || /audit\.k8s\.io/.test(line)) return 'k8s_audit';
+      if (/"(auditID|verb|objectRef|requestURI)"\s*:/.test(line) || /audit\.k8s\.io/.test(line))
+        return 'k8s_audit';
       if (/"kind"\s*:/.test(line)) return 'k8s_audit';
       if (++looked >= 50) break;
     }
@@ -91,7 +97,12 @@ export async function* readReplayFile(path: string, options: ReadOptions): Async
     const text = raw.trim();
     if (!text) continue;
     const parsed = parse(text, lineNo, nextNum, fallbackTs);
-    if (firstContentLine && parsed.issue && parsed.issue.reason.startsWith('invalid JSON') && (text === '{' || text === '[' || !text.endsWith('}'))) {
+    if (
+      firstContentLine &&
+      parsed.issue &&
+      parsed.issue.reason.startsWith('invalid JSON') &&
+      (text === '{' || text === '[' || !text.endsWith('}'))
+    ) {
       // Maybe one multi-line JSON document.
       const size = (await stat(path)).size;
       if (size <= WHOLE_FILE_LIMIT) {

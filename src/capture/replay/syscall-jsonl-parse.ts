@@ -152,7 +152,8 @@ function parseFd(v: unknown): FdInfo {
   const num = optNum(v, 'num', where);
   if (num === undefined) throw new InputError('fd.num is required');
   const type = optStr(v, 'type', where) ?? 'file';
-  if (!FD_TYPES.has(type)) throw new InputError(`fd.type '${type}' is not one of ${[...FD_TYPES].join(', ')}`);
+  if (!FD_TYPES.has(type))
+    throw new InputError(`fd.type '${type}' is not one of ${[...FD_TYPES].join(', ')}`);
   const fd: FdInfo = { num, type: type as FdType, name: optStr(v, 'name', where) ?? '' };
   const set = <K extends keyof FdInfo>(k: K, val: FdInfo[K] | undefined): void => {
     if (val !== undefined) fd[k] = val;
@@ -161,7 +162,8 @@ function parseFd(v: unknown): FdInfo {
   set('openFlags', optNum(v, 'flags', where));
   const l4 = optStr(v, 'l4proto', where);
   if (l4 !== undefined) {
-    if (!['tcp', 'udp', 'icmp', 'raw'].includes(l4)) throw new InputError(`fd.l4proto '${l4}' is not tcp, udp, icmp or raw`);
+    if (!['tcp', 'udp', 'icmp', 'raw'].includes(l4))
+      throw new InputError(`fd.l4proto '${l4}' is not tcp, udp, icmp or raw`);
     fd.l4proto = l4 as FdInfo['l4proto'];
   }
   set('cip', optStr(v, 'cip', where));
@@ -204,7 +206,8 @@ function parseContainer(v: unknown): ContainerInfo {
     if (pod !== undefined) c.k8s.podName = pod;
     const uid = optStr(k, 'pod_uid', 'container.k8s');
     if (uid !== undefined) c.k8s.podUid = uid;
-    if (isObj(labels)) c.k8s.podLabels = Object.fromEntries(Object.entries(labels).map(([a, b]) => [a, String(b)]));
+    if (isObj(labels))
+      c.k8s.podLabels = Object.fromEntries(Object.entries(labels).map(([a, b]) => [a, String(b)]));
   }
   return c;
 }
@@ -249,9 +252,9 @@ export function parseSyscallLine(
   try {
     if (!isObj(value)) throw new InputError('an event must be a JSON object');
     const type = optStr(value, 'type', 'event');
-    if (!type) throw new InputError("missing 'type' (the syscall name, e.g. \"openat\")");
+    if (!type) throw new InputError('missing \'type\' (the syscall name, e.g. "openat")');
     const dir = optStr(value, 'dir', 'event') ?? '<';
-    if (dir !== '<' && dir !== '>') throw new InputError("'dir' must be \"<\" (exit) or \">\" (enter)");
+    if (dir !== '<' && dir !== '>') throw new InputError('\'dir\' must be "<" (exit) or ">" (enter)');
     if (value.proc === undefined) throw new InputError("missing 'proc' (the process that made the call)");
     const ev: SyscallEvent = {
       source: 'syscall',
@@ -278,7 +281,8 @@ export function parseSyscallLine(
     if (host !== undefined) ev.hostname = host;
     return { events: [ev] };
   } catch (err) {
-    if (err instanceof InputError) return { events: [], issue: { line, reason: err.message } satisfies InputIssue };
+    if (err instanceof InputError)
+      return { events: [], issue: { line, reason: err.message } satisfies InputIssue };
     throw err;
   }
 }

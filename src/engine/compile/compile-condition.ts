@@ -40,6 +40,12 @@ export interface CompileOptions {
    * a warning and skip the rule.
    */
   skipUnknownFilter?: boolean;
+  /**
+   * Legacy list semantics for rules written for old engines (files declaring a legacy integer
+   * `required_engine_version`): a scalar operator such as `contains` on a list field (which current
+   * libsinsp rejects) holds when it holds for any value of the list, with a warning that says so.
+   */
+  legacyListOperators?: boolean;
 }
 
 /** A compiled condition. */
@@ -52,6 +58,7 @@ export type CompileResult<E> =
 
 interface Ctx<E> {
   provider: FieldProvider<E>;
+  legacyListOperators?: boolean;
   errors: CompileIssue[];
   unknownErrors: CompileIssue[];
   warnings: CompileIssue[];
@@ -275,6 +282,16 @@ function compileBinary<E>(ctx: Ctx<E>, node: BinaryCheckExpr): CompiledFilter<E>
   const op = canonicalOp(node.op);
   const incompatible = checkComparable(op, lhs.type, lhs.isList);
   if (incompatible !== undefined) {
+    const scalarIncompatible = lhs.isList ? checkComparable(op, lhs.type, false) : incompatible;
+    if (
+      ctx.legacyListOperators &&
+      lhs.isList &&
+      scalarIncompatible === undefined &&
+      node.right.kind === 'value' &&
+      node.modifier === undefined
+    ) {
+      return compileLegacyListCheck(ctx, node, op, lhs, node.right.value);
+    }
     ctx.errors.push({ message: `filter error: ${incompatible}`, span: node.span });
     return undefined;
   }
@@ -331,6 +348,29 @@ function compileBinary<E>(ctx: Ctx<E>, node: BinaryCheckExpr): CompiledFilter<E>
       return m.ok ? membershipCheck(lhs, op, m) : err(m.error);
     }
   }
+}
+
+/**
+ * Legacy engines compared a list field with a scalar operator value by value; keep that for rules
+ * files that declare such an engine, and say so in a warning.
+ */
+function compileLegacyListCheck<E>(
+  ctx: Ctx<E>,
+  node: BinaryCheckExpr,
+  op: CmpOp,
+  lhs: Operand<E>,
+  value: string,
+): CompiledFilter<E> | undefined {
+  const p = compileScalarPredicate(op, lhs.type, value);
+  if (!p.ok) {
+    ctx.errors.push({ message: p.error, span: node.right.span });
+    return undefined;
+  }
+  ctx.warnings.push({
+    message: `'${node.op}' on list field '${lhs.name}' is legacy syntax (accepted because the rules file declares a legacy engine version): it holds when any value matches; use 'intersects' or a modifier ('${node.op} anyof (...)') instead`,
+    span: node.span,
+  });
+  return bindPredicate({ ...lhs, isList: false }, p.pred, op, op === '!=');
 }
 
 function compileUnary<E>(ctx: Ctx<E>, node: UnaryCheckExpr): CompiledFilter<E> | undefined {
@@ -407,7 +447,13 @@ export function compileCondition<E>(
   provider: FieldProvider<E>,
   options: CompileOptions = {},
 ): CompileResult<E> {
-  const ctx: Ctx<E> = { provider, errors: [], unknownErrors: [], warnings: [] };
+  const ctx: Ctx<E> = {
+    provider,
+    errors: [],
+    unknownErrors: [],
+    warnings: [],
+    legacyListOperators: options?.legacyListOperators ?? false,
+  };
   const filter = compileExpr(ctx, ast);
   if (ctx.unknownErrors.length > 0 && options.skipUnknownFilter) {
     return { ok: false, errors: ctx.unknownErrors, unknownField: true };

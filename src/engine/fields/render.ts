@@ -13,14 +13,22 @@ import type { FieldDef, FieldValue, Scalar } from './types.js';
 /** libsinsp prints byte buffers into a 1024-byte property buffer. */
 const MAX_BUFFER_TEXT = 1023;
 
-function bufferText(b: Uint8Array): string {
-  const n = Math.min(b.length, MAX_BUFFER_TEXT);
+/**
+ * A byte buffer as libsinsp prints it by default: printable ASCII kept, any other byte as `.`;
+ * at most `max` characters.
+ */
+export function printableText(b: Uint8Array, max = Number.POSITIVE_INFINITY): string {
+  const n = Math.min(b.length, max);
   let s = '';
   for (let i = 0; i < n; i++) {
     const c = b[i]!;
     s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.';
   }
   return s;
+}
+
+function bufferText(b: Uint8Array): string {
+  return printableText(b, MAX_BUFFER_TEXT);
 }
 
 function hexText(v: number | bigint): string {

@@ -21,6 +21,7 @@ import type {
 } from '../event.js';
 import { errnoName } from './errno-names.js';
 import { collapseSlashes, concatPaths, directoryOf, filenameOf } from './paths.js';
+import { printableText } from './render.js';
 import { EVENT_INFO, GENERIC_SYSCALL_CATEGORY } from './syscall-event-info.generated.js';
 import type { Extractor, FieldDef, FieldValue, Scalar } from './types.js';
 
@@ -80,16 +81,6 @@ function parseIndex(arg: string | undefined): number | undefined {
   return Number(arg);
 }
 
-/** Text of a byte buffer as libsinsp prints it by default: printable ASCII kept, other bytes as `.`. */
-export function printableBuffer(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.';
-  }
-  return s;
-}
-
 function findParam(e: SyscallEvent, name: string): EventParam | undefined {
   const ps = e.params;
   for (let i = 0; i < ps.length; i++) {
@@ -102,7 +93,7 @@ function findParam(e: SyscallEvent, name: string): EventParam | undefined {
 function rawText(raw: EventParam['raw']): string {
   if (raw === undefined) return '';
   if (typeof raw === 'string') return raw;
-  if (raw instanceof Uint8Array) return printableBuffer(raw);
+  if (raw instanceof Uint8Array) return printableText(raw);
   return String(raw);
 }
 

@@ -14,7 +14,12 @@ import { jsonFieldValue, renderFieldValue } from '../fields/render.js';
 
 export type OutputSegment =
   | { kind: 'text'; text: string }
-  | { kind: 'field'; /** token as written after % and the width, used as output_fields key */ name: string; width?: number; offset: number };
+  | {
+      kind: 'field';
+      /** token as written after % and the width, used as output_fields key */ name: string;
+      width?: number;
+      offset: number;
+    };
 
 export interface OutputFormatIssue {
   message: string;
@@ -114,6 +119,8 @@ interface CompiledToken<E> {
   isList: boolean;
   render: (v: FieldValue) => string;
   json: (v: FieldValue) => unknown;
+  /** Getter for the JSON value when Falco gives another field's value there (`evt.time` → `evt.rawtime`). */
+  jsonGet?: (event: E) => FieldValue;
 }
 
 export interface RenderedOutput {
@@ -128,8 +135,7 @@ export interface CompiledOutput<E> {
 }
 
 export type CompileOutputResult<E> =
-  | { ok: true; output: CompiledOutput<E> }
-  | { ok: false; errors: OutputFormatIssue[] };
+  { ok: true; output: CompiledOutput<E> } | { ok: false; errors: OutputFormatIssue[] };
 
 /**
  * Resolve a token to a field/transformer node, taking the longest prefix that names a known field
@@ -207,13 +213,25 @@ export function compileOutput<E>(format: string, provider: FieldProvider<E>): Co
         isList,
       };
       const listDef = { ...pseudoDef, type, isList };
+      let jsonGet: ((event: E) => FieldValue) | undefined;
+      let jsonDef = listDef;
+      if (def?.jsonAlias) {
+        const alias = provider.lookup(def.jsonAlias);
+        if (alias) {
+          const extract = provider.extractor(alias.def);
+          const arg = alias.argFromName;
+          jsonGet = (event: E) => extract(event, arg);
+          jsonDef = alias.def;
+        }
+      }
       token = {
         name,
         get: compiled.get,
+        ...(jsonGet ? { jsonGet } : {}),
         type,
         isList,
         render: (v) => (v === undefined ? '<NA>' : renderFieldValue(v, listDef)),
-        json: (v) => (v === undefined ? null : jsonFieldValue(v, listDef)),
+        json: (v) => (v === undefined ? null : jsonFieldValue(v, jsonDef)),
       };
       byName.set(name, token);
       fieldNames.push(name);
@@ -234,7 +252,7 @@ export function compileOutput<E>(format: string, provider: FieldProvider<E>): Co
         for (const t of tokens) {
           const v = t.get(event);
           values.set(t.name, v);
-          fields[t.name] = t.json(v);
+          fields[t.name] = t.json(t.jsonGet ? t.jsonGet(event) : v);
         }
         let text = '';
         for (const p of parts) {

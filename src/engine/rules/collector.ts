@@ -204,6 +204,8 @@ export class Collector {
   readonly rules = new Map<string, RuleInfo>();
   readonly requiredPluginVersions: RequiredPluginVersion[] = [];
   requiredEngineVersion: Semver | undefined;
+  /** Files that declare `required_engine_version` in the legacy integer form (pre-semver engines). */
+  readonly legacyEngineFiles = new Set<string>();
   /** Bumped whenever a list (or a macro) is defined or appended: compiled results depend on them. */
   listsRevision = 0;
   macrosRevision = 0;

@@ -108,6 +108,7 @@ interface ResolvedEntry {
 interface CompiledEntry {
   provider: FieldProvider<unknown>;
   skipUnknownFilter: boolean;
+  legacyListOperators: boolean;
   result: ConditionCompileResult<unknown>;
   warnings: ConditionWarning[];
   eventTypes: Set<string> | null;
@@ -314,11 +315,21 @@ export function compileCollected(
     }
     const ast = resolved.ast;
     let c = cache.compiled.get(ast);
-    if (!c || c.provider !== provider || c.skipUnknownFilter !== info.skipIfUnknownFilter) {
-      const result = compileCondition(ast, provider, { skipUnknownFilter: info.skipIfUnknownFilter });
+    const legacyListOperators = collector.legacyEngineFiles.has(info.firstFile);
+    if (
+      !c ||
+      c.provider !== provider ||
+      c.skipUnknownFilter !== info.skipIfUnknownFilter ||
+      c.legacyListOperators !== legacyListOperators
+    ) {
+      const result = compileCondition(ast, provider, {
+        skipUnknownFilter: info.skipIfUnknownFilter,
+        legacyListOperators,
+      });
       c = {
         provider,
         skipUnknownFilter: info.skipIfUnknownFilter,
+        legacyListOperators,
         result,
         warnings: conditionWarnings(ast),
         eventTypes: result.ok && info.source === 'syscall' ? eventTypesOf(ast) : null,

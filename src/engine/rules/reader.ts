@@ -297,6 +297,7 @@ export class RulesFileReader {
       );
     }
     this.collector.defineEngineVersion(version, ctx);
+    if (n !== undefined) this.collector.legacyEngineFiles.add(this.file.name);
   }
 
   private readPluginVersions(item: YMap, parent: Ctx): void {
