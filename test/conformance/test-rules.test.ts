@@ -67,11 +67,7 @@ const UNREFERENCED: Record<string, { code?: string; message?: string }> = {
  * Expectations another module must meet first. `it.fails` keeps them honest: the test turns red
  * once the gap is closed, so the entry gets removed.
  */
-const KNOWN_GAPS: Record<string, string> = {
-  invalid_list_loop:
-    'the condition compiler (src/engine/compile) does not reject unknown evt.type values yet; libsinsp fails ' +
-    'with "unknown event type list_a" (the loader itself expands the lists exactly as Falco: evt.type in (list_a))',
-};
+const KNOWN_GAPS: Record<string, string> = {};
 
 interface Expected {
   item_type: string;

@@ -15,6 +15,7 @@
  * (`proc.name = proc.pname`) or a transformer (`'toupper(proc.pname)'`), and `regex` patterns that
  * a cheaper operator could check.
  */
+import { EVENT_INFO, GENERIC_SYSCALL_CATEGORY } from '../fields/syscall-event-info.generated.js';
 import type { BinaryCheckExpr, Expr, ListExpr, Modifier, Span, UnaryCheckExpr } from '../condition/ast.js';
 import { TRANSFORMER_NAMES } from '../condition/ast.js';
 import type { FieldProvider, Scalar } from '../fields/types.js';
@@ -300,6 +301,8 @@ function compileBinary<E>(ctx: Ctx<E>, node: BinaryCheckExpr): CompiledFilter<E>
     ctx.errors.push({ message, span });
     return undefined;
   };
+  const unknownType = unknownEventType(ctx, node);
+  if (unknownType !== undefined) return err(`unknown event type ${unknownType}`);
 
   switch (right.kind) {
     case 'val':
@@ -348,6 +351,30 @@ function compileBinary<E>(ctx: Ctx<E>, node: BinaryCheckExpr): CompiledFilter<E>
       return m.ok ? membershipCheck(lhs, op, m) : err(m.error);
     }
   }
+}
+
+/** Event-type names the syscall source knows (driver events and generic syscalls). */
+const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
+  ...Object.keys(EVENT_INFO),
+  ...Object.keys(GENERIC_SYSCALL_CATEGORY),
+]);
+
+/**
+ * `evt.type = x` / `evt.type in (...)` with a name that is no event type is an error, as in Falco
+ * (it also catches a list name that was never expanded, e.g. a list defined in a loop).
+ */
+function unknownEventType<E>(ctx: Ctx<E>, node: BinaryCheckExpr): string | undefined {
+  if (ctx.provider.source !== 'syscall') return undefined;
+  const left = node.left;
+  if (left.kind !== 'field' || left.name !== 'evt.type' || left.arg !== undefined) return undefined;
+  if (!['=', '==', '!=', 'in', 'intersects'].includes(node.op)) return undefined;
+  const values =
+    node.right.kind === 'value'
+      ? [node.right.value]
+      : node.right.kind === 'list'
+        ? node.right.values.flatMap((v) => (v.kind === 'value' ? [v.value] : []))
+        : [];
+  return values.find((v) => !KNOWN_EVENT_TYPES.has(v));
 }
 
 /**
