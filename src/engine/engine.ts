@@ -104,8 +104,7 @@ export class Engine {
       if (priorityRank(rule.priority) > minRank) enabled = false;
       if (!enabled) continue;
       const provider = (options.providers?.[rule.source] ?? fieldProviderFor(rule.source as never)) as
-        | FieldProvider<VigilEvent>
-        | undefined;
+        FieldProvider<VigilEvent> | undefined;
       if (!provider) continue;
       const compiled = compileOutput(rule.output, provider);
       // The loader already rejected rules whose output does not compile; skip defensively.
