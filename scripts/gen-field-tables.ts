@@ -1,8 +1,9 @@
 /**
  * Generates src/engine/fields/syscall-event-info.generated.ts: the per-event facts the syscall field
  * extractors need (libsinsp looks them up in its event table): event category, the fd / I/O / wait flags,
- * which events are not system calls, the categories of generic syscalls, and the set of event parameter
- * names that `evt.arg.NAME` / `evt.rawarg.NAME` accept.
+ * which events are not system calls, the categories of generic syscalls, the enter events that have no
+ * fd although their exit event has one, and the set of event parameter names that `evt.arg.NAME` /
+ * `evt.rawarg.NAME` accept.
  *
  * Inputs:
  * - scripts/data/scap-events.txt (driver event table facts, shared with the scap reader's generator);
@@ -120,6 +121,17 @@ async function main(): Promise<void> {
       }
     }
   }
+  // EVENT_INFO's flags are per name; libsinsp reads the flags of the event's own direction. Enter
+  // events without an fd flag (setsockopt, fchown, ... whose exit carries the fd) are not fd events.
+  const enterFd = new Map<string, boolean>();
+  for (const r of rows) {
+    if (r.dir !== 'E') continue;
+    enterFd.set(r.name, (enterFd.get(r.name) ?? false) || (r.flags & F_FD) !== 0);
+  }
+  const enterWithoutFd = [...enterFd.entries()]
+    .filter(([name, has]) => !has && ((info.get(name)?.flags ?? 0) & F_FD) !== 0)
+    .map(([name]) => name)
+    .sort();
   const catalogPath = process.argv[2] ?? DEFAULT_CATALOG;
   for (const p of catalogParamNames(catalogPath)) params.add(p);
 
@@ -142,6 +154,13 @@ async function main(): Promise<void> {
     lines.push(`  ${JSON.stringify(name)}: [${JSON.stringify(i.category)}, ${i.flags}],`);
   }
   lines.push('};');
+  lines.push('');
+  lines.push(
+    '/** Events whose enter event has no fd flag although their exit event has one (fd.* are missing on the enter). */',
+  );
+  lines.push('export const ENTER_WITHOUT_FD: ReadonlySet<string> = new Set([');
+  for (const name of enterWithoutFd) lines.push(`  ${JSON.stringify(name)},`);
+  lines.push(']);');
   lines.push('');
   lines.push('/** Category libsinsp gives a generic syscall event, by syscall name. */');
   lines.push('export const GENERIC_SYSCALL_CATEGORY: Readonly<Record<string, string>> = {');

@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use (none yet for the rule engine; capture and store suites add theirs here).
-APT_PACKAGES=()
+# Debian packages the tests use: ptrace capture (strace), real containers (runc, busybox-static), the
+# eBPF probe build (clang, libbpf-dev, bpftool, make, gcc, pkg-config), the PostgreSQL store (postgresql).
+APT_PACKAGES=(strace runc busybox-static clang libbpf-dev bpftool make gcc pkg-config postgresql)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -22,6 +23,8 @@ echo "==> npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 echo "==> build"
 npm run -s build
+echo "==> eBPF probe"
+bash scripts/build-bpf.sh
 echo "==> type check"
 npm run -s typecheck
 echo "==> lint"

@@ -1,7 +1,9 @@
 /**
  * `vigil replay`: load rules, read recorded events, print one alert per line (Falco's text or JSON)
  * and a summary. Malformed input lines are counted and reported with their line numbers; the rest of
- * the file is still processed.
+ * the file is still processed. scap captures are read with the scap reader: exit events only, like
+ * Falco >= 0.42 (`allEvents` adds the enter events); a corrupt capture is reported with its byte
+ * offset and the other files are still replayed.
  */
 import type { Writable } from 'node:stream';
 import { createEngine, type RuleMatching } from '../engine/engine.js';
@@ -30,6 +32,11 @@ export interface ReplayOptions {
   onlyTags?: string[];
   timeFormat?: TimeFormat;
   hostname?: string;
+  /**
+   * scap captures: evaluate enter events too, as sysdig and Falco < 0.42 did (rules written with
+   * `evt.dir = >` need it). Default false: exit events only, like Falco >= 0.42.
+   */
+  allEvents?: boolean;
   stdout: Writable;
   stderr: Writable;
 }
@@ -91,6 +98,13 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       `vigil replay: rules loaded with ${warnings} warning${warnings > 1 ? 's' : ''} (see \`vigil rules validate\`)\n`,
     );
   }
+  const disabling = (opts.disableRules?.length ?? 0) + (opts.disableTags?.length ?? 0) > 0;
+  if (disabling && (opts.onlyTags?.length ?? 0) > 0) {
+    // Falco refuses the combination: which rules run would depend on the order of the options.
+    opts.stderr.write('Error: You can not specify both disabled (-D/-T) and enabled (-t) rules\n');
+    summary.exitCode = 1;
+    return summary;
+  }
   let minPriority: Priority | undefined;
   if (opts.minPriority !== undefined) {
     minPriority = parsePriority(opts.minPriority);
@@ -112,10 +126,17 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const writer = new LineWriter(opts.stdout);
   const sourcesSeen = new Set<string>();
   for (const file of opts.events) {
-    const source = opts.source ?? (await detectSource(file));
-    sourcesSeen.add(source);
     try {
-      for await (const event of readReplayFile(file, { source, stats })) {
+      // Detection reads the file: a missing file is reported like any other unreadable one.
+      const source = opts.source ?? (await detectSource(file));
+      sourcesSeen.add(source);
+      const reading = {
+        source,
+        stats,
+        enterEvents: opts.allEvents ?? false,
+        ...(opts.hostname !== undefined ? { hostname: opts.hostname } : {}),
+      };
+      for await (const event of readReplayFile(file, reading)) {
         const alerts = engine.process(event);
         for (const alert of alerts) {
           summary.alerts++;
@@ -142,6 +163,16 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   for (const issue of stats.issues) lines.push(`  malformed: ${issue.file}:${issue.line}: ${issue.reason}`);
   if (stats.malformed > stats.issues.length)
     lines.push(`  (${stats.malformed - stats.issues.length} more malformed lines not shown)`);
+  const scap = stats.scap;
+  if (scap.files > 0) {
+    lines.push(
+      `  scap: ${scap.files} capture${scap.files === 1 ? '' : 's'}, ${scap.events} events read, ${scap.emitted} evaluated (${opts.allEvents ? 'enter and exit events' : 'exit events only, like Falco >= 0.42'}); ${scap.skipped} skipped (unknown block types or event codes); ${scap.errors} malformed event${scap.errors === 1 ? '' : 's'}; ${scap.corrupt} corrupt or truncated capture${scap.corrupt === 1 ? '' : 's'}`,
+    );
+    for (const m of scap.messages) lines.push(`  scap: ${m}`);
+  }
+  // A capture that could not be read to its end is a file that could not be read: exit status 1,
+  // after every other file was replayed.
+  if (scap.corrupt > 0) summary.exitCode = 1;
   opts.stderr.write(lines.join('\n') + '\n');
   return summary;
 }

@@ -132,7 +132,7 @@ Each problem is reported as file:line:col with Falco's code (e.g. LOAD_ERR_COMPI
     .description('evaluate rules against recorded events and print alerts (one per line)')
     .argument(
       '<events...>',
-      'event files: Kubernetes audit JSON (one Event per line, or an EventList) or syscall JSON lines',
+      'event files: Kubernetes audit JSON (one Event per line, or an EventList), syscall JSON lines, or scap captures (.scap, gzipped or not)',
     )
     .option('-r, --rules <file>', 'rules file or directory (repeatable; default: the bundled rules)', collect)
     .addOption(
@@ -157,6 +157,10 @@ Each problem is reported as file:line:col with Falco's code (e.g. LOAD_ERR_COMPI
     .option('-D, --disable-rule <name>', 'disable rules by name, * wildcards allowed (repeatable)', collect)
     .option('-T, --disable-tag <tag>', 'disable rules with this tag (repeatable)', collect)
     .option('-t, --tag <tag>', 'only run rules with this tag (repeatable)', collect)
+    .option(
+      '-A, --all-events',
+      'scap captures: evaluate enter events too, as Falco < 0.42 did (default: exit events only, like Falco >= 0.42)',
+    )
     .addOption(
       new Option('--time-format <format>', 'time prefix of text alerts')
         .choices(['clock', 'iso8601'])
@@ -167,7 +171,8 @@ Each problem is reported as file:line:col with Falco's code (e.g. LOAD_ERR_COMPI
       `
 Alerts go to stdout; a summary (events, alerts by rule, malformed lines with their line numbers) to stderr.
 Malformed lines are counted and skipped; the rest of the file is still processed.
-Exit status: 0 when the replay ran, 1 when rules could not be loaded or a file could not be read.
+Exit status: 0 when the replay ran, 1 when rules could not be loaded or a file could not be read
+(a corrupt or truncated scap capture is reported with its byte offset; the other files are still replayed).
 Syscall input format: docs/replay-format.md.`,
     )
     .action(
@@ -182,6 +187,7 @@ Syscall input format: docs/replay-format.md.`,
           disableRule?: string[];
           disableTag?: string[];
           tag?: string[];
+          allEvents?: boolean;
           timeFormat: 'clock' | 'iso8601';
         },
       ) => {
@@ -195,6 +201,7 @@ Syscall input format: docs/replay-format.md.`,
           disableRules: o.disableRule ?? [],
           disableTags: o.disableTag ?? [],
           onlyTags: o.tag ?? [],
+          allEvents: Boolean(o.allEvents),
           timeFormat: o.timeFormat,
           stdout: process.stdout,
           stderr: process.stderr,

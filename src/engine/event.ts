@@ -66,8 +66,14 @@ export interface ThreadInfo {
   /** File descriptor table, when the state engine keeps one. */
   fds?: Map<number, FdInfo>;
   /**
+   * libsinsp's last event fd (fd.num, fd.uid) as the state engine keeps it while it processes the
+   * thread's events: the fd an enter event uses, -1 before a call creates one, the new fd after.
+   */
+  lastEventFd?: number;
+  /**
    * The source has no thread for this event's tid (libsinsp: the idle task of scheduler switches,
-   * events before any state): proc.*, thread.* (but thread.tid), user.* and group.* are unavailable.
+   * events before any state): proc.*, thread.* (but thread.tid), user.*, group.*, container.*, k8s.*
+   * and fd.* are unavailable.
    */
   missing?: boolean;
 }

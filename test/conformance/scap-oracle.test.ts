@@ -54,19 +54,6 @@ interface Explained {
 /** sysdig 0.29.3 reads captures like this. */
 const SYSDIG_READ = { enterEvents: true, mergeEnterParams: false, maxEventCode: 352 } as const;
 
-const PROC_FIELDS = [
-  'proc.pid',
-  'proc.name',
-  'proc.exe',
-  'proc.cmdline',
-  'proc.args',
-  'container.id',
-  'container.name',
-];
-
-/** Extractor gaps (src/engine/fields): listed so they stay visible; remove each entry once fixed. */
-const EXTRACTOR_GAP = 'extractor gap (src/engine/fields), not a reader difference: ';
-
 /**
  * Parameters whose type or name the current schema (field_catalog 4.3.0, which our event table
  * follows) changed since sysdig 0.29.3: the bytes are the same, the rendering is not.
@@ -136,52 +123,29 @@ function onlySchemaChanges(type: string, ours: unknown, oracle: unknown): boolea
 }
 
 const EXPLAINED: Explained[] = [
-  ...PROC_FIELDS.map((field): Explained => ({
-    field,
-    reason: `${EXTRACTOR_GAP}events without a thread (idle-task scheduler switches, ThreadInfo.missing) should give no proc.*/container.* value, as libsinsp does; the extractors do not read ThreadInfo.missing yet`,
-    applies: (d) => d.event.thread.missing === true && d.oracle === null,
-  })),
   {
     field: 'evt.failed',
-    reason: `${EXTRACTOR_GAP}libsinsp's evt.failed is false for events without a return value (enter events); the extractor gives no value`,
-    applies: (d) => d.oracle === false && d.ours === null,
+    reason:
+      'current libsinsp computes evt.failed like evt.count.error: no value for events without a return value (enter events, procexit, switch); sysdig 0.29.3 printed false',
+    applies: (d) => d.oracle === false && d.ours === null && d.event.res === undefined,
   },
   {
     field: 'evt.args',
-    reason: `${EXTRACTOR_GAP}libsinsp's evt.args ends every name=value with a space (the last one included); the extractor trims the last`,
+    reason:
+      'sysdig 0.29.3 ends evt.args with a space after the last name=value; current libsinsp drops that last space',
     applies: (d) => typeof d.oracle === 'string' && typeof d.ours === 'string' && d.oracle === `${d.ours} `,
   },
   {
     field: 'evt.args',
-    reason: `${EXTRACTOR_GAP}libsinsp prints no evt.args for generic syscall events (their ID/nativeID parameters are internal)`,
-    applies: (d) => d.oracle === '' && d.event.params[0]?.name === 'ID',
+    reason:
+      'sysdig 0.29.3 printed no evt.args for generic syscall enter events either; current libsinsp skips only the exit event (its ID parameter is internal) and prints the enter event parameters',
+    applies: (d) => d.oracle === '' && d.event.dir === '>' && d.event.params[0]?.name === 'ID',
   },
   {
     field: 'evt.args',
     reason:
       'parameters whose type or name changed in the current event schema (field_catalog 4.3.0, which the event table follows): mmap/mmap2 res is PT_ERRNO (decimal, sysdig 0.29.3 printed UINT64 hex), setpgid res PT_ERRNO, execve/execveat tty PT_UINT32, loginuid PT_UID (4294967295, sysdig printed -1) and pgid renamed vpgid; same values',
     applies: (d) => onlySchemaChanges(d.event.type, d.ours, d.oracle),
-  },
-  {
-    field: 'fd.num',
-    reason: `${EXTRACTOR_GAP}libsinsp's fd.num is the thread's last fd: -1 on the enter event of a call that creates one, and the enter event's fd on an exit whose fd is not in the table; the extractor only reads the event's fd`,
-    applies: (d) =>
-      d.ours === null && typeof d.oracle === 'number' && (d.event.dir === '>' || d.event.fd === undefined),
-  },
-  {
-    field: 'fd.num',
-    reason: `${EXTRACTOR_GAP}on a failed open-type exit libsinsp's fd.num stays the thread's last fd (-1, set by the enter event); the extractor reads the negative return value from the fd parameter`,
-    applies: (d) =>
-      d.oracle === -1 &&
-      typeof d.ours === 'number' &&
-      d.ours < -1 &&
-      d.event.dir === '<' &&
-      d.event.fd === undefined,
-  },
-  {
-    field: 'fd.typechar',
-    reason: `${EXTRACTOR_GAP}enter events without an fd parameter (setsockopt/getsockopt in old captures) have no fd in libsinsp, so no fd.typechar; the extractor falls back to 'o'`,
-    applies: (d) => d.event.dir === '>' && d.event.fd === undefined && d.oracle === null && d.ours === 'o',
   },
   {
     field: 'fd.cport',

@@ -192,6 +192,17 @@ export const EVENT_INFO: Readonly<Record<string, readonly [category: string, fla
   writev: ['IO_WRITE', 5],
 };
 
+/** Events whose enter event has no fd flag although their exit event has one (fd.* are missing on the enter). */
+export const ENTER_WITHOUT_FD: ReadonlySet<string> = new Set([
+  'fchown',
+  'finit_module',
+  'fsconfig',
+  'getsockopt',
+  'mknodat',
+  'newfstatat',
+  'setsockopt',
+]);
+
 /** Category libsinsp gives a generic syscall event, by syscall name. */
 export const GENERIC_SYSCALL_CATEGORY: Readonly<Record<string, string>> = {
   '<unknown>': 'OTHER',

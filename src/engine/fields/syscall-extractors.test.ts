@@ -169,7 +169,10 @@ describe('evt.* fields', () => {
     const enter = evt({ type: 'openat', dir: '>', thread: cat });
     expect(get(enter, 'evt.res')).toBeUndefined();
     expect(get(enter, 'evt.rawres')).toBeUndefined();
+    // Current libsinsp (evt.failed shares evt.count.error's extraction): no return value, no value;
+    // sysdig 0.29.3 printed false here.
     expect(get(enter, 'evt.failed')).toBeUndefined();
+    expect(get(evt({ type: 'procexit', thread: cat }), 'evt.failed')).toBeUndefined();
   });
 
   it('reads parameters by position, by name (dotted or bracket) and raw', () => {
@@ -197,6 +200,19 @@ describe('evt.* fields', () => {
     });
     expect(get(buf, 'evt.args')).toBe('res=5 data=hi..');
     expect(get(evt({ thread: cat }), 'evt.args')).toBe('');
+  });
+
+  it('prints no evt.args for generic syscall exit events, whose ID parameter is internal', () => {
+    // Current libsinsp: only the exit event (PPME_GENERIC_X) is skipped; no space after the last pair.
+    const exit = evt({ type: 'rt_sigaction', thread: cat, params: [p('ID', 13, 'rt_sigaction', '13')] });
+    expect(get(exit, 'evt.args')).toBe('');
+    const enter = evt({
+      type: 'rt_sigaction',
+      dir: '>',
+      thread: cat,
+      params: [p('ID', 13, 'rt_sigaction', '13'), p('nativeID', 13)],
+    });
+    expect(get(enter, 'evt.args')).toBe('ID=13(rt_sigaction) nativeID=13');
   });
 
   it('classifies opens by their flags (driver encoding)', () => {
@@ -507,6 +523,42 @@ describe('proc.* / thread.* fields', () => {
       expect(get(e, f)).toBeUndefined();
     }
   });
+
+  it('gives no thread-based value when the source has no thread for the event', () => {
+    // libsinsp: an event without a thread (the idle task of a scheduler switch) has no proc.*, thread.*
+    // (but thread.tid, from the event header), user.*, group.*, container.* or fd.* values.
+    const fds = new Map<number, FdInfo>([[3, { num: 3, type: 'file', name: '/etc/passwd' }]]);
+    const none: ThreadInfo = { tid: 0, pid: 0, comm: '', exe: '', args: [], missing: true, fds };
+    const e = evt({ type: 'read', res: 1, thread: none, params: [p('res', 1), p('fd', 3)] });
+    for (const f of [
+      'proc.name',
+      'proc.pid',
+      'proc.exe',
+      'proc.cmdline',
+      'proc.args',
+      'proc.aname[1]',
+      'thread.vtid',
+      'thread.ismain',
+      'user.uid',
+      'user.name',
+      'group.gid',
+      'container.id',
+      'container.name',
+      'k8s.pod.name',
+      'fd.num',
+      'fd.name',
+      'fd.typechar',
+    ]) {
+      expect([f, get(e, f)]).toEqual([f, undefined]);
+    }
+    expect(get(e, 'thread.tid')).toBe(0);
+    expect(get(e, 'evt.type')).toBe('read');
+    // The same event with a thread has values.
+    const known = { ...e, thread: { ...none, missing: false, comm: 'swapper' } };
+    expect(get(known, 'proc.name')).toBe('swapper');
+    expect(get(known, 'container.id')).toBe('host');
+    expect(get(known, 'fd.name')).toBe('/etc/passwd');
+  });
 });
 
 describe('fd.* fields', () => {
@@ -600,7 +652,9 @@ describe('fd.* fields', () => {
       thread: cat,
       params: [p('fd', -2, 'ENOENT', '-2'), p('dirfd', -100), p('name', '../etc//missing'), p('flags', 1)],
     });
-    expect(get(failedOpenat, 'fd.num')).toBe(-2);
+    // libsinsp: the thread's last fd stays -1 (set by the enter event) when the open fails.
+    expect(get(failedOpenat, 'fd.num')).toBe(-1);
+    expect(get(failedOpenat, 'fd.uid')).toBe('1001-1');
     expect(get(failedOpenat, 'fd.name')).toBe('/etc/missing');
     expect(get(failedOpenat, 'fd.nameraw')).toBe('../etc/missing');
     expect(get(failedOpenat, 'fd.directory')).toBe('/etc');
@@ -627,6 +681,36 @@ describe('fd.* fields', () => {
     expect(get(evt({ type: 'close', res: 0, thread: cat }), 'fd.name')).toBe('');
     expect(get(evt({ type: 'socket', res: -1, thread: cat }), 'fd.typechar')).toBe('4');
     expect(get(evt({ type: 'close', thread: cat }), 'fd.typechar')).toBe('o');
+  });
+
+  it("gives fd.num as the thread's last event fd", () => {
+    // Kept by the state engine: it wins over the event's own parameters.
+    const kept = evt({ type: 'read', res: 4, thread: { ...cat, lastEventFd: 7 }, params: [p('fd', 3)] });
+    expect(get(kept, 'fd.num')).toBe(7);
+    expect(get(kept, 'fd.uid')).toBe('10017');
+    // Without it: -1 on the enter event of a creating call, the fd on the enter of a using call.
+    expect(get(evt({ type: 'openat', dir: '>', thread: cat, params: [p('dirfd', -100)] }), 'fd.num')).toBe(
+      -1,
+    );
+    expect(get(evt({ type: 'socket', dir: '>', thread: cat, params: [p('domain', 2)] }), 'fd.num')).toBe(-1);
+    expect(
+      get(evt({ type: 'read', dir: '>', thread: cat, params: [p('fd', 5), p('size', 10)] }), 'fd.num'),
+    ).toBe(5);
+    // On an exit: the event's fd, the fd the call used, -1 when a creating call failed or nothing says.
+    expect(
+      get(evt({ type: 'close', res: 0, thread: cat, params: [p('res', 0), p('fd', 6)] }), 'fd.num'),
+    ).toBe(6);
+    expect(get(evt({ type: 'close', res: 0, thread: cat, params: [p('res', 0)] }), 'fd.num')).toBe(-1);
+    expect(get(evt({ type: 'socket', res: -24, thread: cat, params: [p('fd', -24)] }), 'fd.num')).toBe(-1);
+  });
+
+  it('has no fd on enter events whose exit event alone carries the fd (setsockopt, fchown...)', () => {
+    for (const type of ['setsockopt', 'getsockopt', 'fchown', 'newfstatat']) {
+      const enter = evt({ type, dir: '>', thread: cat });
+      expect([type, get(enter, 'fd.typechar'), get(enter, 'fd.num')]).toEqual([type, undefined, undefined]);
+      // The exit event is an fd event: no fd in the table, so the generic 'o'.
+      expect([type, get(evt({ type, res: 0, thread: cat }), 'fd.typechar')]).toEqual([type, 'o']);
+    }
   });
 
   it('answers missing on events that have nothing to do with fds', () => {

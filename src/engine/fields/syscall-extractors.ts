@@ -22,7 +22,7 @@ import type {
 import { errnoName } from './errno-names.js';
 import { collapseSlashes, concatPaths, directoryOf, filenameOf } from './paths.js';
 import { printableText } from './render.js';
-import { EVENT_INFO, GENERIC_SYSCALL_CATEGORY } from './syscall-event-info.generated.js';
+import { ENTER_WITHOUT_FD, EVENT_INFO, GENERIC_SYSCALL_CATEGORY } from './syscall-event-info.generated.js';
 import type { Extractor, FieldDef, FieldValue, Scalar } from './types.js';
 
 type X = Extractor<SyscallEvent>;
@@ -32,12 +32,36 @@ const factories = new Map<string, Factory>();
 
 /** A stateless extractor: the same closure serves every compiled use of the field. */
 function field(name: string, fn: X): void {
-  factories.set(name, () => fn);
+  const guarded = needsThread(name) ? withThread(fn) : fn;
+  factories.set(name, () => guarded);
 }
 
 /** An extractor that needs its own state (argument cache, previous event). */
 function fieldWith(name: string, make: Factory): void {
-  factories.set(name, make);
+  factories.set(name, needsThread(name) ? (def) => withThread(make(def)) : make);
+}
+
+/**
+ * Fields libsinsp (and the container plugin) read from the event's thread: without one they have no
+ * value. thread.tid comes from the event header, so it stays; fd.* need the thread's fd table.
+ */
+function needsThread(name: string): boolean {
+  if (name === 'thread.tid') return false;
+  return (
+    name.startsWith('proc.') ||
+    name.startsWith('thread.') ||
+    name.startsWith('user.') ||
+    name.startsWith('group.') ||
+    name.startsWith('container.') ||
+    name.startsWith('k8s.') ||
+    name.startsWith('fd.') ||
+    name === 'evt.abspath'
+  );
+}
+
+/** No value when the source has no thread for the event (`ThreadInfo.missing`). */
+function withThread(fn: X): X {
+  return (e, arg) => (e.thread.missing === true ? undefined : fn(e, arg));
 }
 
 const MISSING: X = () => undefined;
@@ -128,8 +152,13 @@ const F_READ = 2;
 const F_WRITE = 4;
 const F_WAITS = 8;
 
+/**
+ * The event table flags of the event's own direction: the table merges both directions, and a few
+ * enter events (setsockopt, fchown, ...) have no fd although their exit event has one.
+ */
 function eventFlags(e: SyscallEvent): number {
-  return EVENT_INFO[e.type]?.[1] ?? 0;
+  const f = EVENT_INFO[e.type]?.[1] ?? 0;
+  return e.dir === '>' && ENTER_WITHOUT_FD.has(e.type) ? f & ~F_FD : f;
 }
 
 /** The event's base category name from the event table (`FILE`, `IO_READ`, ...). */
@@ -347,10 +376,15 @@ field('evt.category', (e) => {
 field('evt.args', eventArgs);
 field('evt.info', eventArgs);
 
-/** libsinsp's `evt.args`: `name=value` per parameter, `name=raw(resolved)` when they differ. */
+/**
+ * libsinsp's `evt.args`: `name=value` per parameter, `name=raw(resolved)` when they differ, separated
+ * by one space (current libsinsp drops the space after the last one; sysdig 0.29.3 kept it). Generic
+ * syscall exit events print nothing: their ID parameter is internal.
+ */
 function eventArgs(e: SyscallEvent): string {
   let out = '';
   const ps = e.params;
+  if (e.dir === '<' && ps[0]?.name === 'ID') return out;
   for (let i = 0; i < ps.length; i++) {
     const p = ps[i]!;
     if (i > 0) out += ' ';
@@ -424,6 +458,8 @@ field('evt.res', (e) => {
   return errnoName(n) ?? String(res);
 });
 field('evt.rawres', (e) => e.res);
+// Current libsinsp computes evt.failed like evt.count.error: no value without a return value (enter
+// events, procexit...). sysdig 0.29.3 printed false there.
 field('evt.failed', (e) => (e.res === undefined ? undefined : isNeg(e.res)));
 
 field('evt.is_io', (e) => (eventFlags(e) & (F_READ | F_WRITE)) !== 0);
@@ -1011,10 +1047,24 @@ function resolveFd(e: SyscallEvent): FdInfo | undefined {
   return n === undefined || n < 0 ? undefined : fds.get(n);
 }
 
-/** The fd number libsinsp records for the event (the new fd, or the negative error of a failed open). */
-function lastEventFd(e: SyscallEvent): number | undefined {
+/**
+ * libsinsp's fd.num: the thread's last event fd. The state engine keeps it on the thread
+ * (`ThreadInfo.lastEventFd`); for events from sources that do not, it is derived the same way: the fd
+ * parameter of an enter event that uses one, -1 on other enter events (a call that will create an
+ * fd), the event's fd on an exit, -1 on a failed creating call (whose fd parameter is the error).
+ */
+function lastEventFd(e: SyscallEvent): number {
+  const kept = e.thread.lastEventFd;
+  if (kept !== undefined) return kept;
+  if (e.dir === '>') {
+    const first = e.params[0];
+    return first?.name === 'fd' && typeof first.raw === 'number' ? first.raw : -1;
+  }
   if (e.fd) return e.fd.num;
-  return paramNum(e, 'fd');
+  const n = paramNum(e, 'fd');
+  if (n === undefined) return -1;
+  // A creating call's exit carries the new fd (or the error) as its first parameter.
+  return n < 0 && e.params[0]?.name === 'fd' ? -1 : n;
 }
 
 const TYPECHAR: Readonly<Record<FdType, string>> = {
@@ -1158,11 +1208,7 @@ field('fd.containerdirectory', (e) => {
   const dir = fdDirectory(e);
   return dir === undefined ? undefined : `${threadContainerId(e)}:${dir}`;
 });
-field('fd.uid', (e) => {
-  if (!isFdEvent(e)) return undefined;
-  const n = lastEventFd(e);
-  return n === undefined ? undefined : `${e.thread.tid}${n}`;
-});
+field('fd.uid', (e) => (isFdEvent(e) ? `${e.thread.tid}${lastEventFd(e)}` : undefined));
 
 /** The fd when it is an IPv4/IPv6 socket. */
 function ipSocket(e: SyscallEvent): FdInfo | undefined {

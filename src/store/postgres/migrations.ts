@@ -1,0 +1,121 @@
+/**
+ * PostgreSQL schema, as an ordered list of migrations recorded in `vigil_migrations`. Opening a store
+ * applies the missing ones in one transaction under an advisory lock, so several hubs starting at once
+ * against the same database migrate it exactly once. New data kinds (Kubernetes events, logs, usage
+ * samples) arrive as new migrations adding their own tables; released migrations are never edited.
+ */
+import type { PoolClient } from 'pg';
+
+export interface PostgresMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'alerts',
+    // `id` sorts bytewise (COLLATE "C") so keyset paging orders ties exactly as SQLite does.
+    // `priority` is the syslog rank, so "at or above" is a range. Container and namespace columns are
+    // copies of output fields, indexed only where present because host alerts have none.
+    sql: `
+      CREATE TABLE alerts (
+        id             text COLLATE "C" PRIMARY KEY,
+        time           bigint   NOT NULL,
+        rule           text     NOT NULL,
+        priority       smallint NOT NULL CHECK (priority BETWEEN 0 AND 7),
+        source         text     NOT NULL,
+        hostname       text     NOT NULL,
+        container_id   text,
+        container_name text,
+        k8s_ns         text,
+        output         text     NOT NULL,
+        output_fields  jsonb    NOT NULL,
+        output_types   jsonb,
+        tags           text[]   NOT NULL
+      );
+      CREATE INDEX alerts_time ON alerts (time, id);
+      CREATE INDEX alerts_rule_time ON alerts (rule, time);
+      CREATE INDEX alerts_priority_time ON alerts (priority, time);
+      CREATE INDEX alerts_hostname_time ON alerts (hostname, time);
+      CREATE INDEX alerts_container_id_time ON alerts (container_id, time) WHERE container_id IS NOT NULL;
+      CREATE INDEX alerts_container_name_time ON alerts (container_name, time) WHERE container_name IS NOT NULL;
+      CREATE INDEX alerts_k8s_ns_time ON alerts (k8s_ns, time) WHERE k8s_ns IS NOT NULL;
+      CREATE INDEX alerts_tags ON alerts USING gin (tags);
+    `,
+  },
+  {
+    version: 2,
+    name: 'alerts_output_trigram',
+    // Free-text search (ILIKE '%…%') through a trigram index when pg_trgm can be had (it ships with
+    // Debian's postgresql and is a trusted extension); without it the search still works, by scan.
+    // The extension goes to "public" so that per-schema stores (tests) share one copy.
+    sql: `
+      DO $$
+      DECLARE ext_schema text;
+      BEGIN
+        BEGIN
+          CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+        EXCEPTION WHEN OTHERS THEN
+          RAISE NOTICE 'pg_trgm unavailable (%): free-text alert search will scan', SQLERRM;
+        END;
+        SELECT n.nspname INTO ext_schema
+          FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+         WHERE e.extname = 'pg_trgm';
+        IF ext_schema IS NOT NULL THEN
+          EXECUTE format('CREATE INDEX alerts_output_trgm ON alerts USING gin (output %I.gin_trgm_ops)', ext_schema);
+        END IF;
+      END
+      $$;
+    `,
+  },
+];
+
+/** The schema version this build knows (the last migration's). */
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;
+
+/** Highest applied migration; 0 when none (or no migrations table yet). */
+export async function postgresSchemaVersion(client: PoolClient): Promise<number> {
+  const exists = await client.query<{ t: string | null }>(
+    `SELECT to_regclass('vigil_migrations')::text AS t`,
+  );
+  if (exists.rows[0]?.t == null) return 0;
+  const r = await client.query<{ v: number }>(
+    'SELECT COALESCE(MAX(version), 0)::int AS v FROM vigil_migrations',
+  );
+  return r.rows[0]?.v ?? 0;
+}
+
+/**
+ * Brings the schema (the client's first `search_path` schema) up to {@link POSTGRES_SCHEMA_VERSION}.
+ * Returns the versions before and after.
+ */
+export async function migratePostgres(client: PoolClient): Promise<{ from: number; to: number }> {
+  await client.query('BEGIN');
+  try {
+    // One lock per schema: concurrent openers wait here, then see the migrations already applied.
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('vigil_migrations:' || current_schema()))`);
+    await client.query(`CREATE TABLE IF NOT EXISTS vigil_migrations (
+      version    integer PRIMARY KEY,
+      name       text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const from = await postgresSchemaVersion(client);
+    if (from > POSTGRES_SCHEMA_VERSION) {
+      throw new Error(
+        `database schema version ${from} is newer than this Vigil knows (${POSTGRES_SCHEMA_VERSION}): upgrade Vigil`,
+      );
+    }
+    for (const m of POSTGRES_MIGRATIONS) {
+      if (m.version <= from) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO vigil_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+    }
+    await client.query('COMMIT');
+    return { from, to: await postgresSchemaVersion(client) };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

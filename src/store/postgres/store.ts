@@ -1,0 +1,220 @@
+/**
+ * The PostgreSQL store (`pg` with a pool): for several hubs sharing one database. A batch is one
+ * `INSERT … SELECT FROM unnest(…) ON CONFLICT (id) DO NOTHING` statement: thirteen array parameters
+ * whatever the batch size, one round trip, atomic, and the server skips known ids itself.
+ */
+import type pg from 'pg';
+import { decodeAlert, encodeAlert, type AlertRow } from '../alert-row.js';
+import { countQuery, deleteOlderQuery, pageQuery, retentionCutoff, toPage, type Dialect } from '../query.js';
+import type {
+  AlertFilter,
+  AlertPage,
+  AlertQuery,
+  InsertResult,
+  RetentionPolicy,
+  RetentionResult,
+  Store,
+  StoredAlert,
+} from '../store.js';
+import { openPostgresPool, type PostgresOptions } from './connection.js';
+import { postgresSchemaVersion } from './migrations.js';
+
+/** Rows per INSERT statement: bounds the size of one message and of one statement's memory. */
+const ROWS_PER_INSERT = 5000;
+
+/** The batch INSERT (exported for the benchmark's raw-driver ceiling). */
+export const INSERT_SQL = `
+  INSERT INTO alerts (id, time, rule, priority, source, hostname, container_id, container_name, k8s_ns,
+                      output, output_fields, output_types, tags)
+  SELECT u.id, u.time, u.rule, u.priority, u.source, u.hostname, u.container_id, u.container_name, u.k8s_ns,
+         u.output, u.output_fields::jsonb, u.output_types::jsonb, u.tags::text[]
+    FROM unnest($1::text[], $2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+      AS u(id, time, rule, priority, source, hostname, container_id, container_name, k8s_ns,
+           output, output_fields, output_types, tags)
+  ON CONFLICT (id) DO NOTHING`;
+
+type RawRow = {
+  id: string;
+  /** int8 arrives as text (exact). */
+  time: string;
+  rule: string;
+  priority: number;
+  source: string;
+  hostname: string;
+  output: string;
+  output_fields: Record<string, unknown>;
+  output_types: unknown;
+  tags: string[];
+};
+
+class PostgresDialect implements Dialect {
+  readonly params: unknown[] = [];
+  bind(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+  bindTime(value: bigint): string {
+    this.params.push(value.toString());
+    return `$${this.params.length}::bigint`;
+  }
+  tagsAnyOf(tags: readonly string[]): string {
+    return `tags && ${this.bind(tags)}::text[]`;
+  }
+  outputContains(likePattern: string): string {
+    return `output ILIKE ${this.bind(likePattern)} ESCAPE '\\'`;
+  }
+}
+
+/** A PostgreSQL array literal of text values (one row's tags), for the `text[]` cast. */
+function textArrayLiteral(values: readonly string[]): string {
+  if (values.length === 0) return '{}';
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+}
+
+/** Column arrays of a chunk of rows, in INSERT_SQL's parameter order. */
+export function columnArrays(rows: readonly AlertRow[]): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: 13 }, () => new Array<unknown>(rows.length));
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    cols[0]![i] = r.id;
+    cols[1]![i] = r.time.toString();
+    cols[2]![i] = r.rule;
+    cols[3]![i] = r.priority;
+    cols[4]![i] = r.source;
+    cols[5]![i] = r.hostname;
+    cols[6]![i] = r.containerId;
+    cols[7]![i] = r.containerName;
+    cols[8]![i] = r.k8sNs;
+    cols[9]![i] = r.output;
+    cols[10]![i] = r.outputFields;
+    cols[11]![i] = r.outputTypes;
+    cols[12]![i] = textArrayLiteral(r.tags);
+  }
+  return cols;
+}
+
+/** The PostgreSQL implementation of {@link Store}. Create it with {@link openPostgresStore}. */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private closed = false;
+
+  constructor(readonly pool: pg.Pool) {}
+
+  /** Runs `work` in one transaction on one pooled connection. */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async insertAlerts(batch: readonly StoredAlert[]): Promise<InsertResult> {
+    if (batch.length === 0) return { inserted: 0, duplicates: 0 };
+    // Sorted by id so that concurrent batches sharing ids take their row locks in one order (no deadlock).
+    const rows = batch.map(encodeAlert).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let inserted = 0;
+    if (rows.length <= ROWS_PER_INSERT) {
+      // One statement is atomic on its own: no BEGIN/COMMIT round trips.
+      inserted = (await this.pool.query(INSERT_SQL, columnArrays(rows))).rowCount ?? 0;
+    } else {
+      inserted = await this.transaction(async (client) => {
+        let n = 0;
+        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+          n +=
+            (await client.query(INSERT_SQL, columnArrays(rows.slice(i, i + ROWS_PER_INSERT)))).rowCount ?? 0;
+        }
+        return n;
+      });
+    }
+    return { inserted, duplicates: batch.length - inserted };
+  }
+
+  async queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
+    const d = new PostgresDialect();
+    const { sql, limit } = pageQuery(d, query);
+    const result = await this.pool.query<RawRow>(sql, d.params);
+    const alerts = result.rows.map((r) =>
+      decodeAlert({
+        id: r.id,
+        time: BigInt(r.time),
+        rule: r.rule,
+        priority: r.priority,
+        source: r.source,
+        hostname: r.hostname,
+        output: r.output,
+        outputFields: r.output_fields,
+        outputTypes: r.output_types,
+        tags: r.tags,
+      }),
+    );
+    return toPage(alerts, limit);
+  }
+
+  async countAlerts(filter: AlertFilter = {}): Promise<number> {
+    const d = new PostgresDialect();
+    const r = await this.pool.query<{ n: string }>(countQuery(d, filter), d.params);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  async deleteOlderThan(timeNs: bigint): Promise<number> {
+    const d = new PostgresDialect();
+    return (await this.pool.query(deleteOlderQuery(d, timeNs), d.params)).rowCount ?? 0;
+  }
+
+  async enforceRetention(policy: RetentionPolicy): Promise<RetentionResult> {
+    const cutoff = retentionCutoff(policy);
+    return this.transaction(async (client) => {
+      let deletedByAge = 0;
+      if (cutoff !== undefined) {
+        const d = new PostgresDialect();
+        deletedByAge = (await client.query(deleteOlderQuery(d, cutoff), d.params)).rowCount ?? 0;
+      }
+      let deletedByRows = 0;
+      if (policy.maxRows !== undefined) {
+        // The newest alert beyond the limit: it and everything older goes.
+        const edge = await client.query<{ time: string; id: string }>(
+          'SELECT time, id FROM alerts ORDER BY time DESC, id DESC LIMIT 1 OFFSET $1',
+          [policy.maxRows],
+        );
+        const e = edge.rows[0];
+        if (e) {
+          deletedByRows =
+            (await client.query('DELETE FROM alerts WHERE (time, id) <= ($1::bigint, $2)', [e.time, e.id]))
+              .rowCount ?? 0;
+        }
+      }
+      return { deletedByAge, deletedByRows };
+    });
+  }
+
+  async schemaVersion(): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      return await postgresSchemaVersion(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+/** Opens (creating the schema and migrating as needed) a PostgreSQL store. */
+export async function openPostgresStore(options: PostgresOptions): Promise<PostgresStore> {
+  return new PostgresStore(await openPostgresPool(options));
+}
