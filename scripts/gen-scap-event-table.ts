@@ -17,6 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
+import { PT as PARAM_TYPES } from '../src/capture/scap/event-table.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = join(ROOT, 'scripts', 'data', 'scap-events.txt');
@@ -31,55 +32,7 @@ const DEFAULT_CATALOG = resolve(
   'syscall_events.json',
 );
 
-const PT: Record<string, number> = {
-  NONE: 0,
-  INT8: 1,
-  INT16: 2,
-  INT32: 3,
-  INT64: 4,
-  UINT8: 5,
-  UINT16: 6,
-  UINT32: 7,
-  UINT64: 8,
-  CHARBUF: 9,
-  BYTEBUF: 10,
-  ERRNO: 11,
-  SOCKADDR: 12,
-  SOCKTUPLE: 13,
-  FD: 14,
-  PID: 15,
-  FDLIST: 16,
-  FSPATH: 17,
-  SYSCALLID: 18,
-  SIGTYPE: 19,
-  RELTIME: 20,
-  ABSTIME: 21,
-  PORT: 22,
-  L4PROTO: 23,
-  SOCKFAMILY: 24,
-  BOOL: 25,
-  IPV4ADDR: 26,
-  DYN: 27,
-  FLAGS8: 28,
-  FLAGS16: 29,
-  FLAGS32: 30,
-  UID: 31,
-  GID: 32,
-  DOUBLE: 33,
-  SIGSET: 34,
-  CHARBUFARRAY: 35,
-  CHARBUF_PAIR_ARRAY: 36,
-  IPV4NET: 37,
-  IPV6ADDR: 38,
-  IPV6NET: 39,
-  IPADDR: 40,
-  IPNET: 41,
-  MODE: 42,
-  FSRELPATH: 43,
-  ENUMFLAGS8: 44,
-  ENUMFLAGS16: 45,
-  ENUMFLAGS32: 46,
-};
+const PT: Record<string, number> = PARAM_TYPES;
 const PF: Record<string, number> = { NA: 0, DEC: 1, HEX: 2, OCT: 6 };
 const EC: Record<string, number> = {
   UNKNOWN: 0,

@@ -12,6 +12,7 @@
  * recorded in the bundle's annotations). runc needs root: suites call `runcSkipReason()` and skip
  * with its message otherwise.
  */
+import { CAPABILITIES } from '../../src/engine/fields/syscall-extractors.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -238,50 +239,8 @@ function sleep(ms: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Bundle
 
-/** Capability names by number (linux/capability.h), so that a privileged container gets all of them. */
-const ALL_CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_DAC_READ_SEARCH',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST',
-  'CAP_NET_ADMIN',
-  'CAP_NET_RAW',
-  'CAP_IPC_LOCK',
-  'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO',
-  'CAP_SYS_CHROOT',
-  'CAP_SYS_PTRACE',
-  'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN',
-  'CAP_SYS_BOOT',
-  'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE',
-  'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG',
-  'CAP_MKNOD',
-  'CAP_LEASE',
-  'CAP_AUDIT_WRITE',
-  'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE',
-  'CAP_MAC_ADMIN',
-  'CAP_SYSLOG',
-  'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND',
-  'CAP_AUDIT_READ',
-  'CAP_PERFMON',
-  'CAP_BPF',
-  'CAP_CHECKPOINT_RESTORE',
-];
+/** Capability names by number, so that a privileged container gets all of them. */
+const ALL_CAPS: readonly string[] = CAPABILITIES;
 
 /** The capabilities Docker and containerd give a container by default. */
 const DEFAULT_CAPS = [

@@ -895,7 +895,8 @@ field('proc.exe_ino.ctime_duration_pidns_start', (e) => {
 });
 field('proc.pidns_init_start_ts', (e) => nonZero(e.thread.pidnsInitStartTs));
 
-const CAPABILITIES = [
+/** Linux capability names by bit number (linux/capability.h). */
+export const CAPABILITIES = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
   'CAP_DAC_READ_SEARCH',
