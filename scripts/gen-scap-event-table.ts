@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
-import { PT as PARAM_TYPES } from '../src/capture/scap/event-table.js';
+import { EC as EVENT_CATEGORIES, PT as PARAM_TYPES } from '../src/capture/scap/event-table.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = join(ROOT, 'scripts', 'data', 'scap-events.txt');
@@ -34,27 +34,7 @@ const DEFAULT_CATALOG = resolve(
 
 const PT: Record<string, number> = PARAM_TYPES;
 const PF: Record<string, number> = { NA: 0, DEC: 1, HEX: 2, OCT: 6 };
-const EC: Record<string, number> = {
-  UNKNOWN: 0,
-  OTHER: 1,
-  FILE: 2,
-  NET: 3,
-  IPC: 4,
-  MEMORY: 5,
-  PROCESS: 6,
-  SLEEP: 7,
-  SYSTEM: 8,
-  SIGNAL: 9,
-  USER: 10,
-  TIME: 11,
-  PROCESSING: 12,
-  IO_READ: 32,
-  IO_WRITE: 33,
-  IO_OTHER: 34,
-  WAIT: 64,
-  SCHEDULER: 128,
-  INTERNAL: 256,
-};
+const EC: Record<string, number> = EVENT_CATEGORIES;
 const EF: Record<string, number> = {
   CREATES_FD: 1,
   DESTROYS_FD: 2,
