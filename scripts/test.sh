@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: ptrace capture (strace), real containers (runc, busybox-static), the
-# eBPF probe build (clang, libbpf-dev, bpftool, make, gcc, pkg-config), the PostgreSQL store (postgresql).
-APT_PACKAGES=(strace runc busybox-static clang libbpf-dev bpftool make gcc pkg-config postgresql)
+# eBPF probe build (clang, libbpf-dev, bpftool, make, gcc, pkg-config), the PostgreSQL store (postgresql),
+# the metrics scrape and Alertmanager sink tests (prometheus, prometheus-alertmanager), scap read-back (sysdig).
+APT_PACKAGES=(strace runc busybox-static clang libbpf-dev bpftool make gcc pkg-config postgresql prometheus prometheus-alertmanager sysdig)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -6,10 +6,9 @@
  * offset and the other files are still replayed.
  */
 import type { Writable } from 'node:stream';
-import { createEngine, type RuleMatching } from '../engine/engine.js';
+import type { RuleMatching } from '../engine/engine.js';
 import type { Diagnostic } from '../engine/diagnostics.js';
 import { formatAlertJson, formatAlertText, type TimeFormat } from '../engine/output/alert-format.js';
-import { loadRules, parsePriority, type Priority } from '../engine/rules/index.js';
 import {
   createReplayStats,
   detectSource,
@@ -17,8 +16,7 @@ import {
   type ReplaySource,
   type ReplayStats,
 } from '../capture/replay/source.js';
-import { readRulesFiles } from './rules-files.js';
-import { formatDiagnostic } from './validate-report.js';
+import { loadRuleSet } from '../agent/ruleset.js';
 
 export interface ReplayOptions {
   rules: string[];
@@ -72,57 +70,34 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const started = process.hrtime.bigint();
   const stats = createReplayStats();
   const alertsByRule = new Map<string, number>();
-  const read = readRulesFiles(opts.rules);
-  const loaded = loadRules(read.files);
-  const diagnostics = [...read.diagnostics, ...loaded.diagnostics];
-  const contents = new Map(read.files.map((f) => [f.name, f.content]));
-  const errors = diagnostics.filter((d) => d.severity === 'error');
   const summary: ReplaySummary = {
     exitCode: 0,
     alerts: 0,
     alertsByRule,
     stats,
-    loadDiagnostics: diagnostics,
+    loadDiagnostics: [],
   };
-  if (errors.length > 0) {
-    opts.stderr.write(
-      `Error: rules could not be loaded (${errors.length} error${errors.length > 1 ? 's' : ''}):\n`,
-    );
-    for (const d of errors) opts.stderr.write(formatDiagnostic(d, contents) + '\n');
-    summary.exitCode = 1;
-    return summary;
-  }
-  const warnings = diagnostics.length - errors.length;
-  if (warnings > 0) {
-    opts.stderr.write(
-      `vigil replay: rules loaded with ${warnings} warning${warnings > 1 ? 's' : ''} (see \`vigil rules validate\`)\n`,
-    );
-  }
-  const disabling = (opts.disableRules?.length ?? 0) + (opts.disableTags?.length ?? 0) > 0;
-  if (disabling && (opts.onlyTags?.length ?? 0) > 0) {
-    // Falco refuses the combination: which rules run would depend on the order of the options.
-    opts.stderr.write('Error: You can not specify both disabled (-D/-T) and enabled (-t) rules\n');
-    summary.exitCode = 1;
-    return summary;
-  }
-  let minPriority: Priority | undefined;
-  if (opts.minPriority !== undefined) {
-    minPriority = parsePriority(opts.minPriority);
-    if (!minPriority) {
-      opts.stderr.write(
-        `Error: unknown priority '${opts.minPriority}' (use emergency, alert, critical, error, warning, notice, informational or debug)\n`,
-      );
-      summary.exitCode = 2;
-      return summary;
-    }
-  }
-  const engine = createEngine(loaded, {
-    ruleMatching: opts.ruleMatching ?? 'first',
-    ...(minPriority ? { minPriority } : {}),
-    disable: { names: opts.disableRules ?? [], tags: opts.disableTags ?? [] },
-    ...(opts.onlyTags && opts.onlyTags.length ? { onlyTags: opts.onlyTags } : {}),
+  const rs = loadRuleSet(opts.rules, {
+    ...(opts.ruleMatching ? { ruleMatching: opts.ruleMatching } : {}),
+    ...(opts.minPriority !== undefined ? { minPriority: opts.minPriority } : {}),
+    ...(opts.disableRules ? { disableRules: opts.disableRules } : {}),
+    ...(opts.disableTags ? { disableTags: opts.disableTags } : {}),
+    ...(opts.onlyTags ? { onlyTags: opts.onlyTags } : {}),
     hostname: opts.hostname ?? '',
   });
+  summary.loadDiagnostics = rs.diagnostics;
+  if (!rs.ok) {
+    opts.stderr.write(`Error: ${rs.message}${rs.details.length ? ':' : ''}\n`);
+    for (const d of rs.details) opts.stderr.write(d + '\n');
+    summary.exitCode = rs.kind === 'usage' ? (rs.message.startsWith('unknown priority') ? 2 : 1) : 1;
+    return summary;
+  }
+  if (rs.warnings > 0) {
+    opts.stderr.write(
+      `vigil replay: rules loaded with ${rs.warnings} warning${rs.warnings > 1 ? 's' : ''} (see \`vigil rules validate\`)\n`,
+    );
+  }
+  const engine = rs.engine;
   const writer = new LineWriter(opts.stdout);
   const sourcesSeen = new Set<string>();
   for (const file of opts.events) {
