@@ -5,26 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: ptrace capture (strace), real containers (runc, busybox-static), the
-# eBPF probe build (clang, libbpf-dev, bpftool, make, gcc, pkg-config), the PostgreSQL store (postgresql),
-# the metrics scrape and Alertmanager sink tests (prometheus, prometheus-alertmanager), scap read-back (sysdig).
-APT_PACKAGES=(strace runc busybox-static clang libbpf-dev bpftool make gcc pkg-config postgresql prometheus prometheus-alertmanager sysdig)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "==> installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}"
-fi
-
-echo "==> npm ci"
-npm ci --no-audit --no-fund --loglevel=error
-echo "==> build"
-npm run -s build
-echo "==> eBPF probe"
+# Debian packages the tests use beyond what setup.sh installs for the product: real containers (runc,
+# busybox-static), the PostgreSQL store (postgresql), the metrics scrape and Alertmanager sink tests
+# (prometheus, prometheus-alertmanager), scap read-back (sysdig).
+export VIGIL_EXTRA_PACKAGES="runc busybox-static postgresql prometheus prometheus-alertmanager sysdig"
+# Packages, npm ci, build; the eBPF probe must build here (the tests need it), so build it strictly.
+bash scripts/setup.sh
 bash scripts/build-bpf.sh
 echo "==> type check"
 npm run -s typecheck

@@ -107,6 +107,10 @@ static const struct syscall_entry SYSCALLS[] = {
 };
 #define NSYSCALLS (sizeof(SYSCALLS) / sizeof(SYSCALLS[0]))
 
+/* Syscalls whose failed calls change no process or fd state: --success-only may name these. */
+static const char *const SUCCESS_ONLY_OK[] = {"open", "openat", "openat2", "creat", "close", "dup",
+					      "dup2", "dup3", "socket", "accept", "accept4"};
+
 /* Stage programs and their slots in the `stages` prog array (must match vigil.bpf.c). */
 static const struct {
 	const char *prog;
@@ -329,8 +333,9 @@ static __u64 now_ns(clockid_t clk)
 
 static void usage(FILE *f)
 {
-	fputs("usage: vigil-capture [--syscalls a,b,c | --all] [--output FILE] [--ringbuf-mb N]\n"
-	      "                     [--snaplen N] [--stats-ms N] [--duration-ms N] [--exact-execveat]\n"
+	fputs("usage: vigil-capture [--syscalls a,b,c | --all] [--success-only a,b] [--output FILE]\n"
+	      "                     [--ringbuf-mb N] [--snaplen N] [--stats-ms N] [--duration-ms N]\n"
+	      "                     [--exact-execveat]\n"
 	      "                     [--check] [--list] [--verbose]\n",
 	      f);
 }
@@ -367,6 +372,7 @@ static long parse_num(const char *flag, const char *v, long min, long max)
 int main(int argc, char **argv)
 {
 	bool want[NSYSCALLS] = {0};
+	bool success_only[NSYSCALLS] = {0};
 	bool any = false, check = false, exact_execveat = false;
 	const char *output = NULL;
 	long ringbuf_mb = 16, snaplen = 80, stats_ms = 1000, duration_ms = 0;
@@ -391,6 +397,24 @@ int main(int argc, char **argv)
 				}
 				want[e - SYSCALLS] = true;
 				any = true;
+			}
+			free(copy);
+			i++;
+		} else if (strcmp(a, "--success-only") == 0 && v) {
+			/* Only their successful calls are reported (when captured at all): for syscalls the
+			 * caller needs for state only, whose failures change nothing. */
+			char *copy = strdup(v), *save = NULL;
+			for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				const struct syscall_entry *e = find_syscall(tok);
+				bool ok = false;
+				for (size_t k = 0; e && k < sizeof(SUCCESS_ONLY_OK) / sizeof(SUCCESS_ONLY_OK[0]); k++)
+					ok = ok || strcmp(SUCCESS_ONLY_OK[k], tok) == 0;
+				if (!ok) {
+					emit_error("bad-args", EINVAL,
+						   "--success-only: '%s' is not one of the syscalls whose failures change no state", tok);
+					return 1;
+				}
+				success_only[e - SYSCALLS] = true;
 			}
 			free(copy);
 			i++;
@@ -512,7 +536,7 @@ int main(int argc, char **argv)
 		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, SYSCALLS[k].prog);
 		__u32 key = (__u32)SYSCALLS[k].nr;
 		int fd = bpf_program__fd(p);
-		__u8 on = 1;
+		__u8 on = success_only[k] ? VIGIL_FILTER_SUCCESS_ONLY : VIGIL_FILTER_ALL;
 		if (bpf_map_update_elem(handlers_fd, &key, &fd, BPF_ANY) ||
 		    bpf_map_update_elem(filter_fd, &key, &on, BPF_ANY)) {
 			emit_error("load-failed", errno, "cannot register the %s handler: %s", SYSCALLS[k].name,

@@ -67,6 +67,11 @@
 /* Syscall numbers are indexes into the probe's tables; x86_64 has fewer than 512. */
 #define VIGIL_MAX_SYSCALLS 512
 
+/* Values of the probe's interesting_syscalls filter: every exit, or successful exits only (for
+ * syscalls only the state engine needs, whose failures change no state). */
+#define VIGIL_FILTER_ALL 1
+#define VIGIL_FILTER_SUCCESS_ONLY 2
+
 /* The scap event header: u64 ts, u64 tid, u32 len, u16 type, u32 nparams (26 bytes, packed).
  * Each ring-buffer record is a u16 cpu id followed by the event: exactly an EV_V2 block body. */
 #define VIGIL_EVT_HDR_LEN 26

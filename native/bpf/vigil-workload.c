@@ -9,6 +9,9 @@
  *       execv(EXE, [EXE, ARGS...]).
  *   vigil-workload storm N FILE
  *       N times openat(FILE, O_RDONLY) + close; prints {"pairs":N,"ns":elapsed,"cpuNs":cpu time}.
+ *   vigil-workload paced PAIRS_PER_S SECONDS FILE
+ *       the same pairs at a steady rate (in 1 ms slices) for SECONDS; prints the same JSON plus
+ *       "behindMs", how far the storm ended behind its schedule (0 when it kept the pace).
  *   vigil-workload tour DIR
  *       one call of each other syscall the probe decodes, with known arguments, in DIR; prints
  *       what the test cannot know in advance (ports, child pids, fds) as JSON, then ends with a
@@ -100,6 +103,62 @@ static int storm(int argc, char **argv)
 	return 0;
 }
 
+
+static long long cpu_ns(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+	       (long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+static long long ts_ns(const struct timespec *t) { return (long long)t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+/* A rate test for the capture pipeline: a known event rate (2 events per pair) held for a while,
+ * so drops and memory can be judged at that rate rather than at the storm's maximum. */
+static int paced(int argc, char **argv)
+{
+	if (argc < 5) {
+		fprintf(stderr, "usage: vigil-workload paced PAIRS_PER_S SECONDS FILE\n");
+		return 2;
+	}
+	long rate = atol(argv[2]);
+	double secs = atof(argv[3]);
+	const char *file = argv[4];
+	if (rate <= 0 || secs <= 0) {
+		fprintf(stderr, "paced: rate and seconds must be positive\n");
+		return 2;
+	}
+	long slices = (long)(secs * 1000);
+	struct timespec start, next, end;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	next = start;
+	long done = 0;
+	for (long k = 1; k <= slices; k++) {
+		/* Pairs due by the end of slice k: rounding carried over keeps the average exact. */
+		long due = (long)((long long)rate * k / 1000);
+		for (; done < due; done++) {
+			int fd = openat(AT_FDCWD, file, O_RDONLY);
+			if (fd < 0) {
+				perror("openat");
+				return 1;
+			}
+			close(fd);
+		}
+		next.tv_nsec += 1000000;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_nsec -= 1000000000;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	long long ns = ts_ns(&end) - ts_ns(&start);
+	long long behind = ns - (long long)(secs * 1e9);
+	printf("{\"pairs\":%ld,\"ns\":%lld,\"cpuNs\":%lld,\"behindMs\":%lld}\n", done, ns, cpu_ns(),
+	       behind > 1000000 ? behind / 1000000 : 0);
+	return 0;
+}
 
 static char *path_in(const char *dir, const char *name)
 {
@@ -275,6 +334,8 @@ int main(int argc, char **argv)
 		return storm(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "tour") == 0)
 		return tour(argc, argv);
-	fprintf(stderr, "usage: vigil-workload scenario|storm|tour ...\n");
+	if (argc >= 2 && strcmp(argv[1], "paced") == 0)
+		return paced(argc, argv);
+	fprintf(stderr, "usage: vigil-workload scenario|storm|paced|tour ...\n");
 	return 2;
 }

@@ -135,7 +135,8 @@ struct {
 	__type(value, struct vigil_counters);
 } counters SEC(".maps");
 
-/* The in-kernel filter: 1 for each syscall number the loaded rules or the state engine need. */
+/* The in-kernel filter, per syscall number: VIGIL_FILTER_ALL for those the loaded rules need,
+ * VIGIL_FILTER_SUCCESS_ONLY for those only the state engine needs, 0 for the rest. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VIGIL_MAX_SYSCALLS);
@@ -507,32 +508,43 @@ static __always_inline __u32 encode_dev(__u32 kdev)
 /* ------------------------------------------------------------------------------------------ */
 /* Reading kernel state.                                                                       */
 
+/* Turns a kernel address into a read-only BTF pointer: loads through it are single instructions
+ * the kernel guards with its exception table, where each BPF_CORE_READ is a helper call
+ * (copy_from_kernel_nofault). On the openat path that was six calls per event. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define KCAST(ptr, type) ((type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
+
 static __always_inline struct file *fd_file(__s64 fd)
 {
 	if (fd < 0)
 		return NULL;
-	/* Direct loads through the BTF-typed task (cheaper than probe-read calls); the slot itself
-	 * needs a read, as the verifier allows no variable offset on such pointers. */
+	/* Direct loads through the BTF-typed task. The slot is at a variable offset, which the
+	 * verifier refuses on BTF pointers: its address is cast to a type whose first member is
+	 * pointer-sized (list_head, stable across kernels) and that member is loaded. */
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct fdtable *fdt = t->files->fdt;
 	unsigned int max = fdt->max_fds;
 	if ((__u64)fd >= max)
 		return NULL;
-	struct file **fds = fdt->fd;
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	struct list_head *slot = KCAST((unsigned long)fdt->fd + (__u64)fd * sizeof(void *), struct list_head);
+	unsigned long f = (unsigned long)slot->next;
+	if (!f)
+		return NULL;
+	return KCAST(f, struct file);
 }
 
+/* `f` comes from fd_file (a read-only BTF pointer): plain loads. */
 static __always_inline void file_dev_ino(struct file *f, __u32 *dev, __u64 *ino)
 {
 	*dev = 0;
 	*ino = 0;
 	if (!f)
 		return;
-	struct inode *i = BPF_CORE_READ(f, f_inode);
-	*dev = encode_dev(BPF_CORE_READ(i, i_sb, s_dev));
-	*ino = BPF_CORE_READ(i, i_ino);
+	struct inode *i = f->f_inode;
+	if (!i)
+		return;
+	*dev = encode_dev(i->i_sb->s_dev);
+	*ino = i->i_ino;
 }
 
 static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
@@ -970,7 +982,7 @@ static __always_inline struct opened opened_file(long ret)
 	struct opened o = {};
 	struct file *f = ret >= 0 ? fd_file(ret) : NULL;
 	if (f) {
-		o.created = (BPF_CORE_READ(f, f_mode) & FMODE_CREATED) ? PPM_O_F_CREATED : 0;
+		o.created = (f->f_mode & FMODE_CREATED) ? PPM_O_F_CREATED : 0;
 		file_dev_ino(f, &o.dev, &o.ino);
 	}
 	return o;
@@ -1098,6 +1110,10 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	__u8 *on = bpf_map_lookup_elem(&interesting_syscalls, &id);
 	if (!on || !*on)
+		return 0;
+	/* Failed calls of syscalls only the state engine asked for: nothing can use them (a close
+	 * that failed closed nothing, a failed open opened nothing), so they never leave the kernel. */
+	if (*on == VIGIL_FILTER_SUCCESS_ONLY && ret < 0)
 		return 0;
 	/* ia32 syscalls use other numbers: never dispatch them as x86_64 ones. */
 	struct task_struct *t = bpf_get_current_task_btf();

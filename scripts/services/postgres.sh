@@ -20,11 +20,9 @@ dir="${VIGIL_PG_DIR:-${TMPDIR:-/tmp}/vigil-postgres}"
 db="${VIGIL_PG_DB:-vigil}"
 action="${1:-start}"
 
-log() { echo "[postgres.sh] $*" >&2; }
-unavailable() {
-  echo "postgresql unavailable: $*" >&2
-  exit 3
-}
+SERVICE=postgresql
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 find_bin() {
   local d
@@ -34,13 +32,7 @@ find_bin() {
 }
 
 install_postgres() {
-  [[ "$(id -u)" == 0 ]] || unavailable "server binaries are missing and installing Debian's postgresql needs root"
-  command -v apt-get >/dev/null || unavailable "server binaries are missing and there is no apt-get to install them"
-  log "installing Debian's postgresql"
-  export DEBIAN_FRONTEND=noninteractive
-  # The package's own cluster is not used; keep its service from starting where policy-rc.d allows.
-  apt-get update -qq >&2 || unavailable "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib >&2 || unavailable "apt-get install postgresql failed"
+  apt_install "server binaries" postgresql postgresql-contrib
 }
 
 # Runs a command as the cluster's owner.
@@ -52,9 +44,6 @@ as_owner() {
   fi
 }
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
-}
 
 url_for() { echo "postgres://postgres@127.0.0.1:$1/$db"; }
 

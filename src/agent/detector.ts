@@ -23,6 +23,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname as osHostname } from 'node:os';
 import type { Alert, Engine } from '../engine/engine.js';
 import type { ContainerInfo, SyscallEvent } from '../engine/event.js';
+import { createContainerResolver } from '../capture/containers/index.js';
 import { bootstrapFromProc, type ProcBootstrapStats } from '../capture/proc-bootstrap.js';
 import { selectDriver, type DriverName } from '../capture/driver-select.js';
 import { BpfSource } from '../capture/sources/ebpf/source.js';
@@ -202,7 +203,7 @@ export class Detector {
       if (wanted === null)
         messages.push('some rule matches every event type: capturing every syscall the probe decodes');
       const syscalls = wanted === null ? undefined : set.syscalls;
-      const src = await this.startBpf(syscalls);
+      const src = await this.startBpf(syscalls, set.successOnly);
       this.current = { kind: 'ebpf', src, syscalls: syscalls ?? [] };
       // Read /proc after the probe is attached: a process started in between is in both, never in neither.
       const bootstrap = bootstrapFromProc(this.state, { fds: o.bootstrapFds ?? true });
@@ -261,10 +262,12 @@ export class Detector {
     return start;
   }
 
-  private async startBpf(syscalls: string[] | undefined): Promise<BpfSource> {
+  private async startBpf(syscalls: string[] | undefined, successOnly: string[]): Promise<BpfSource> {
     const o = this.opts;
     const src = new BpfSource({
       ...(syscalls ? { syscalls } : {}),
+      // Failed calls of syscalls only the state needs change no state: the kernel drops them.
+      ...(syscalls && successOnly.length ? { successOnly } : {}),
       ...(o.loaderPath ? { loaderPath: o.loaderPath } : {}),
       ...(o.ringbufMb ? { ringbufMb: o.ringbufMb } : {}),
       statsIntervalMs: o.statsIntervalMs ?? 1000,
@@ -330,11 +333,9 @@ export class Detector {
     for (let i = 0; i < alerts.length; i++) this.emit(alerts[i]!);
   }
 
-  private readonly resolved = new Set<string>();
+  /** The resolver caches hits and retries misses after a while (runc writes its state after the first events). */
   private resolveContainer(id: string): ContainerInfo | undefined {
     if (id === 'host') return undefined;
-    if (this.resolved.has(id)) return this.state.container(id);
-    this.resolved.add(id);
     const info = this.opts.containerResolver?.(id);
     if (info) this.state.addContainer(info);
     return info;
@@ -421,7 +422,9 @@ export class Detector {
   private readonly baseDrops = { buffer: 0, maxEventSize: 0, noScratch: 0, malformed: 0 };
 
   private syncState(): void {
-    const s = this.current?.kind === 'ptrace' ? this.current.src.state.stats : this.state.stats;
+    // snapshotStats() counts threads and fds (the plain stats object does not keep them current).
+    const s =
+      this.current?.kind === 'ptrace' ? this.current.src.state.snapshotStats() : this.state.snapshotStats();
     this.counters.state = { threads: s.threads, fds: s.fds, containers: s.containers };
   }
 
@@ -442,9 +445,24 @@ export class Detector {
     return structuredClone({ ...this.counters, driverStats: undefined, drops: { ...this.counters.drops } });
   }
 
-  /** The loaded rules with their state and hit counts. */
+  /** The loaded rules with their state and hit counts (alerts since start). */
   rules(): RuleInfo[] {
-    return ruleInfos(this.engine);
+    // Hit counts since the detector started, across reloads.
+    return ruleInfos(this.engine).map((r) => ({ ...r, hits: this.counters.alertsByRule[r.name] ?? 0 }));
+  }
+
+  /**
+   * The enabled syscall rules that need each of these event types, e.g. to say which rules a driver
+   * that cannot see them will never fire.
+   */
+  rulesForEventTypes(types: readonly string[]): Record<string, string[]> {
+    const want = new Set(types);
+    const out: Record<string, string[]> = {};
+    for (const r of this.engine.activeRules) {
+      if (r.source !== 'syscall' || r.eventTypes === null) continue;
+      for (const t of r.eventTypes) if (want.has(t)) (out[t] ??= []).push(r.name);
+    }
+    return out;
   }
 
   /**
@@ -469,7 +487,7 @@ export class Detector {
       const missing = want === undefined ? cur.syscalls.length > 0 : want.some((s) => !have.has(s));
       if (missing) {
         // Attach the new probe first, then detach the old one: no gap. Events both saw are skipped by time.
-        const src = await this.startBpf(want);
+        const src = await this.startBpf(want, set.successOnly);
         const old = cur.src;
         const k = old.stats.kernel;
         this.current = { kind: 'ebpf', src, syscalls: want ?? [] };
@@ -533,7 +551,10 @@ export function createDetector(opts: DetectorOptions): Detector {
   if (!rs.ok) {
     throw new DetectorError([rs.message, ...rs.details].join('\n'), rs.kind === 'usage' ? 2 : 1);
   }
-  const d = new Detector(rs.engine, opts);
+  const d = new Detector(rs.engine, {
+    ...opts,
+    containerResolver: opts.containerResolver ?? createContainerResolver(),
+  });
   d.warnings = rs.warnings;
   return d;
 }

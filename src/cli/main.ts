@@ -4,31 +4,22 @@
  * exit code. Exit codes: 0 success, 1 failure (invalid rules, unreadable input), 2 usage error.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runReplay } from '../app/replay.js';
 import { readRulesFiles } from '../app/rules-files.js';
 import { formatValidateJson, formatValidateText } from '../app/validate-report.js';
 import { explainRule, formatFieldList } from '../app/rules-info.js';
 import { loadRules } from '../engine/rules/index.js';
+import { registerCapture } from './commands/capture.js';
+import { registerRun } from './commands/run.js';
+import { registerUp } from './commands/up.js';
+import { registerHub } from './commands/hub.js';
+import { registerAlerts } from './commands/alerts.js';
+import { defaultRulesPath, packageRoot } from './paths.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** Package root: dist/src/cli → root, or src/cli when run from source. */
-function packageRoot(): string {
-  let dir = here;
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return resolve(here, '..', '..');
-}
-
-/** Vigil's bundled rules (used when no --rules is given). */
-export function defaultRulesPath(): string {
-  return join(packageRoot(), 'rules');
-}
+export { defaultRulesPath } from './paths.js';
 
 function version(): string {
   try {
@@ -209,6 +200,12 @@ Syscall input format: docs/replay-format.md.`,
         process.exitCode = summary.exitCode;
       },
     );
+
+  registerUp(program);
+  registerRun(program);
+  registerCapture(program);
+  registerHub(program);
+  registerAlerts(program);
 
   return program;
 }

@@ -2,25 +2,18 @@
  * The detector end to end on this host: eBPF (and ptrace) capture → state → Vigil's default rules →
  * alerts, stop summary, drop accounting, hot reload. Needs root and the probe built; skips naming why.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDetector, DetectorError } from '../../src/agent/detector.js';
-import { checkEbpf } from '../../src/capture/driver-select.js';
 import type { Alert } from '../../src/engine/engine.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
+import { ebpfSkipReason } from '../helpers/ebpf.js';
 
-const LOADER = join(REPO_ROOT, 'native', 'bpf', 'build', 'vigil-capture');
 const RULES = join(REPO_ROOT, 'rules', 'vigil_rules.yaml');
 
-async function ebpfSkip(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'loading eBPF programs needs root';
-  if (!existsSync(LOADER)) return `${LOADER} is not built: run scripts/build-bpf.sh`;
-  const c = await checkEbpf({ loaderPath: LOADER });
-  return c.ok ? undefined : `this kernel refuses the probe: ${c.reason}`;
-}
-const EBPF_SKIP = await ebpfSkip();
+const EBPF_SKIP = await ebpfSkipReason();
 if (EBPF_SKIP) console.warn(`[vigil tests] skipping live detector tests: ${EBPF_SKIP}`);
 
 describe.skipIf(EBPF_SKIP !== undefined)('detector on eBPF', () => {

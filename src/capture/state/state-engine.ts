@@ -497,6 +497,15 @@ export class StateEngine {
     this.validEnter = etype === t.lastEventType + 1;
     if (!this.validEnter) {
       this.stats.unpairedExits++;
+      // Exit-only streams (live drivers send no enter events, like Falco's drivers since enter
+      // events were dropped): the exit event carries the fd itself.
+      if (info.flags & EF.USES_FD) {
+        const i = exitFdParamIndex(info);
+        if (i >= 0 && raw.params[i] && raw.params[i].length > 0) {
+          t.lastEventFd = intParam(raw.params[i]);
+          this.useFd(t.fdTable.get(t.lastEventFd));
+        }
+      }
       return;
     }
     if (info.flags & EF.USES_FD) this.useFd(t.fdTable.get(t.lastEventFd));
@@ -517,6 +526,26 @@ export class StateEngine {
     t.lastEventFd = num;
     this.useFd(fd, nameBefore);
     return fd;
+  }
+
+  /**
+   * A parameter of this exit event by name, else the same parameter of its stored enter event
+   * (older schemas carry it on the enter event only; exit-only live drivers on the exit).
+   */
+  private exitOrEnterParam(
+    raw: RawSyscallEvent,
+    info: ScapEventInfo,
+    etype: number,
+    name: string,
+  ): Uint8Array | undefined {
+    const i = paramIndex(info, name);
+    const b = i >= 0 ? raw.params[i] : undefined;
+    if (b && b.length > 0) return b;
+    const enter = this.enterParams(etype);
+    const enterInfo = eventInfo(etype - 1);
+    if (!enter || !enterInfo) return undefined;
+    const j = paramIndex(enterInfo, name);
+    return j >= 0 ? enter[j] : undefined;
   }
 
   /** The enter event stored for this exit, when it matches (libsinsp's retrieve_enter_event). */
@@ -582,7 +611,7 @@ export class StateEngine {
       case E.OPEN_BY_HANDLE_AT_X:
         return this.parseOpen(raw, info, etype);
       case E.SOCKET_X:
-        return this.parseSocket(res, etype);
+        return this.parseSocket(raw, info, res, etype);
       case E.BIND_X:
         return this.parseBind(raw, res);
       case E.CONNECT_X:
@@ -657,24 +686,28 @@ export class StateEngine {
       case E.DUP_1_X:
         if (res >= 0 && this.fdinfo) this.putFd(res, { ...this.fdinfo }, this.fdinfo.name);
         return;
-      case E.FCNTL_X:
-        if (this.enterParams(etype) && res >= 0 && this.fdinfo)
+      case E.FCNTL_X: {
+        if (res < 0 || !this.fdinfo) return;
+        const cmdB = this.exitOrEnterParam(raw, info, etype, 'cmd');
+        const cmd = cmdB ? uintParam(cmdB) : -1;
+        if (cmd === PPM_FCNTL_F_DUPFD || cmd === PPM_FCNTL_F_DUPFD_CLOEXEC)
           this.putFd(res, { ...this.fdinfo }, this.fdinfo.name);
         return;
+      }
       case E.SETUID_X:
       case E.SETGID_X: {
-        const enter = this.enterParams(etype);
-        if (res < 0 || !enter) return;
-        const id = uintParam(enter[0]);
+        const idB = this.exitOrEnterParam(raw, info, etype, etype === E.SETUID_X ? 'uid' : 'gid');
+        if (res < 0 || !idB) return;
+        const id = uintParam(idB);
         if (etype === E.SETUID_X) t.uid = id;
         else t.gid = id;
         return;
       }
       case E.SETRESUID_X:
       case E.SETRESGID_X: {
-        const enter = this.enterParams(etype);
-        if (res < 0 || !enter) return;
-        const id = uintParam(enter[1]);
+        const idB = this.exitOrEnterParam(raw, info, etype, etype === E.SETRESUID_X ? 'euid' : 'egid');
+        if (res < 0 || !idB) return;
+        const id = uintParam(idB);
         if (id < UNKNOWN_ID) {
           if (etype === E.SETRESUID_X) t.uid = id;
           else t.gid = id;
@@ -854,6 +887,15 @@ export class StateEngine {
     if (fdlimit) t.fdlimit = intParam(fdlimit);
     const env = at('env');
     if (env) t.env = splitArgs(env);
+    // Falco's current drivers leave cwd empty (older ones filled it and libsinsp ignored it).
+    // Vigil's probe, recognisable by the current schema's trusted_exepath, fills it: taking it
+    // keeps cwd right across chdir() calls the probe does not capture (a runtime entering a
+    // container's root, for one).
+    const cwd = (at('trusted_exepath')?.length ?? 0) > 1 ? at('cwd') : undefined;
+    if (cwd && cwd.length > 1) {
+      const dir = decodeCString(cwd);
+      if (dir.startsWith('/')) this.setCwd(t, dir);
+    }
     const cg = at('cgroups');
     if (cg) t.setCgroups(splitArgs(cg));
     const tty = at('tty');
@@ -951,11 +993,13 @@ export class StateEngine {
     return d.name.endsWith('/') ? d.name : `${d.name}/`;
   }
 
-  private parseSocket(res: number, etype: number): void {
+  private parseSocket(raw: RawSyscallEvent, info: ScapEventInfo, res: number, etype: number): void {
     if (res < 0) return;
-    const enter = this.enterParams(etype);
-    if (!enter) return;
-    this.addSocket(res, uintParam(enter[0]), uintParam(enter[1]), uintParam(enter[2]));
+    const domain = this.exitOrEnterParam(raw, info, etype, 'domain');
+    const type = this.exitOrEnterParam(raw, info, etype, 'type');
+    const proto = this.exitOrEnterParam(raw, info, etype, 'proto');
+    if (!domain || !type || !proto) return;
+    this.addSocket(res, uintParam(domain), uintParam(type), uintParam(proto));
   }
 
   private addSocket(fd: number, domain: number, type: number, proto: number): void {
@@ -1359,4 +1403,22 @@ export class StateEngine {
     this.stats.fds = fds;
     return { ...this.stats };
   }
+}
+
+/** Names of the parameter holding the fd an exit event uses, in the order they are tried. */
+const EXIT_FD_PARAM_NAMES = ['fd', 'oldfd', 'out_fd', 'fd_in', 'fdin'];
+const exitFdParamCache = new Map<number, number>();
+
+/** Index of the fd parameter of an exit event that uses an fd, or -1. */
+function exitFdParamIndex(info: ScapEventInfo): number {
+  let i = exitFdParamCache.get(info.code);
+  if (i === undefined) {
+    i = -1;
+    for (const n of EXIT_FD_PARAM_NAMES) {
+      i = paramIndex(info, n);
+      if (i >= 0) break;
+    }
+    exitFdParamCache.set(info.code, i);
+  }
+  return i;
 }

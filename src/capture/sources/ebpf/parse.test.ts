@@ -88,6 +88,19 @@ describe('captureSetFor', () => {
     expect(set.syscalls).not.toContain('mkdir');
   });
 
+  it('marks what only the state engine needs, and whose failures change no state, as success-only', () => {
+    const set = captureSetFor(['openat', 'execve', 'connect']);
+    expect(set.successOnly).toContain('close');
+    expect(set.successOnly).toContain('open');
+    // Wanted by a rule: failed calls may matter to it.
+    expect(set.successOnly).not.toContain('openat');
+    // Failures of these still carry state (connect's EINPROGRESS) or are not in the safe list.
+    expect(set.successOnly).not.toContain('connect');
+    expect(set.successOnly).not.toContain('execve');
+    for (const s of set.successOnly) expect(set.syscalls).toContain(s);
+    expect(captureSetFor(['close'], { withState: false }).successOnly).toEqual([]);
+  });
+
   it('names the types the probe cannot see, and maps umount to umount2', () => {
     const set = captureSetFor(['read', 'umount', 'write', 'read'], { withState: false });
     expect(set.syscalls).toEqual(['umount2']);

@@ -612,6 +612,25 @@ export const STATE_SYSCALLS: readonly string[] = [
   'setgid',
 ];
 
+/**
+ * Syscalls whose failed calls change no process or fd state (a failed close closed nothing, a
+ * failed open opened nothing). When only the state engine needs one of them, the probe can leave
+ * its failures in the kernel ({@link CaptureSet.successOnly}).
+ */
+export const SUCCESS_ONLY_SAFE: readonly string[] = [
+  'open',
+  'openat',
+  'openat2',
+  'creat',
+  'close',
+  'dup',
+  'dup2',
+  'dup3',
+  'socket',
+  'accept',
+  'accept4',
+];
+
 /** Rule event types whose name differs from the syscall the probe attaches for them. */
 const EVENT_TYPE_ALIASES: Readonly<Record<string, readonly string[]>> = {
   umount: ['umount2'],
@@ -622,6 +641,11 @@ const EVENT_TYPE_ALIASES: Readonly<Record<string, readonly string[]>> = {
 export interface CaptureSet {
   syscalls: string[];
   unsupported: string[];
+  /**
+   * Syscalls in `syscalls` that only the state engine needs and whose failures change no state:
+   * pass them as the eBPF source's `successOnly` option so failed calls are dropped in the kernel.
+   */
+  successOnly: string[];
 }
 
 /**
@@ -636,12 +660,20 @@ export function captureSetFor(
   const supported = new Set(EBPF_SYSCALLS);
   const out = new Set<string>(options.withState === false ? [] : STATE_SYSCALLS);
   const unsupported = new Set<string>();
+  const forRules = new Set<string>();
   for (const t of eventTypes) {
     const names = EVENT_TYPE_ALIASES[t] ?? [t];
     for (const n of names) {
-      if (supported.has(n)) out.add(n);
-      else unsupported.add(t);
+      if (supported.has(n)) {
+        out.add(n);
+        forRules.add(n);
+      } else unsupported.add(t);
     }
   }
-  return { syscalls: EBPF_SYSCALLS.filter((s) => out.has(s)), unsupported: [...unsupported].sort() };
+  const syscalls = EBPF_SYSCALLS.filter((s) => out.has(s));
+  return {
+    syscalls,
+    unsupported: [...unsupported].sort(),
+    successOnly: syscalls.filter((s) => !forRules.has(s) && SUCCESS_ONLY_SAFE.includes(s)),
+  };
 }

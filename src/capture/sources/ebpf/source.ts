@@ -33,6 +33,11 @@ import {
 export interface BpfSourceOptions {
   /** Syscalls to capture (the in-kernel filter); names as in {@link EBPF_SYSCALLS}. Default: all. */
   syscalls?: readonly string[];
+  /**
+   * Syscalls (among `syscalls`) of which only successful calls are reported: those the state
+   * engine alone needs (`captureSetFor(...).successOnly`). Default: none.
+   */
+  successOnly?: readonly string[];
   /** The loader executable. Default: `$VIGIL_BPF_LOADER`, else `native/bpf/build/vigil-capture`. */
   loaderPath?: string;
   /** Ring buffer size in MiB (a power of two). Default 16. */
@@ -164,6 +169,8 @@ export class BpfSource implements AsyncIterable<EbpfEvent> {
     if (syscalls.length === 0)
       throw new EbpfError('bad-args', 'no syscalls to capture', 'pass at least one syscall');
     args.push('--syscalls', syscalls.join(','));
+    const successOnly = (o.successOnly ?? []).filter((s) => syscalls.includes(s));
+    if (successOnly.length) args.push('--success-only', successOnly.join(','));
     if (o.ringbufMb !== undefined) args.push('--ringbuf-mb', String(o.ringbufMb));
     if (o.snaplen !== undefined) args.push('--snaplen', String(o.snaplen));
     args.push('--stats-ms', String(o.statsIntervalMs ?? 1000));
