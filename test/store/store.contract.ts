@@ -353,6 +353,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           { since: early, minPriority: 'ERROR', tags: ['container', 'shell'], hostname: 'node-a' },
         ],
         ['combined with namespace', { namespace: 'payments', source: 'syscall', text: 'root' }],
+        // Shapes the SQLite store answers by merging one index walk per value (priority, container id).
+        ['container name and minPriority', { container: CONTAINERS[0]!.name, minPriority: 'WARNING' }],
+        ['containers and a time range', { container: [CONTAINERS[1]!.name, 'no-such'], since: early }],
+        ['minPriority with several rules', { minPriority: 'ERROR', rule: [RULES[0]!, RULES[2]!] }],
+        ['minPriority and tags', { minPriority: 'NOTICE', tags: ['shell', 'k8s'] }],
       ];
       let store: Store;
       let ready: Promise<void> | undefined;

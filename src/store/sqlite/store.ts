@@ -5,7 +5,19 @@
  */
 import type Database from 'better-sqlite3';
 import { ALERT_COLUMNS, decodeAlert, encodeAlert, type AlertRow } from '../alert-row.js';
-import { countQuery, deleteOlderQuery, pageQuery, retentionCutoff, toPage, type Dialect } from '../query.js';
+import { priorityRank } from '../../engine/rules/index.js';
+import {
+  countQuery,
+  decodeCursor,
+  olderThan,
+  pageQuery,
+  resolveLimit,
+  retentionCutoff,
+  SELECT_COLUMNS,
+  toPage,
+  whereClause,
+  type Dialect,
+} from '../query.js';
 import type {
   AlertFilter,
   AlertPage,
@@ -19,8 +31,11 @@ import type {
 import { openSqliteDatabase, type SqliteOptions } from './connection.js';
 import { sqliteSchemaVersion } from './migrations.js';
 
-/** Rows per multi-row INSERT: fewer statement executions, well under SQLite's 32766 parameters. */
-const ROWS_PER_INSERT = 64;
+/**
+ * Rows per multi-row INSERT: fewer statement executions and parameter bindings per row, well under
+ * SQLite's 32766 parameters (13 per row).
+ */
+export const ROWS_PER_INSERT = 250;
 /** Prepared SELECTs kept per store (filters of different shapes have different SQL). */
 const STATEMENT_CACHE_SIZE = 128;
 
@@ -37,9 +52,19 @@ type RawRow = {
   tags: string;
 };
 
+/**
+ * Most index walks one page query may be split into (see {@link SqliteStore.queryAlerts}); more
+ * values than this are read with one query instead. Well under SQLite's 500 compound SELECT terms.
+ */
+const MAX_BRANCHES = 64;
+/** Rows deleted per retention transaction. */
+const DELETE_CHUNK = 20_000;
+
 /** SQLite's SQL differences (exported for plan tests). */
 export class SqliteDialect implements Dialect {
   readonly params: unknown[] = [];
+  /** `containerHint` off: the caller splits the query by container id itself. */
+  constructor(private readonly hintContainers = true) {}
   bind(value: unknown): string {
     this.params.push(value);
     return '?';
@@ -56,6 +81,7 @@ export class SqliteDialect implements Dialect {
     return `output LIKE ${this.bind(likePattern)} ESCAPE '\\'`;
   }
   containerHint(values: readonly string[]): string {
+    if (!this.hintContainers) return '1';
     // Ids that ever had one of the names, plus the values taken as ids: the container id index then
     // finds the rows (the exact id-or-name test is applied too). Bound in the order they appear.
     const names = values.map((v) => this.bind(v)).join(', ');
@@ -64,7 +90,8 @@ export class SqliteDialect implements Dialect {
   }
 }
 
-function rowParams(r: AlertRow, out: unknown[]): void {
+/** Appends a row's values in {@link ALERT_COLUMNS} order (exported for the benchmark's ceiling). */
+export function rowParams(r: AlertRow, out: unknown[]): void {
   out.push(
     r.id,
     r.time,
@@ -82,9 +109,14 @@ function rowParams(r: AlertRow, out: unknown[]): void {
   );
 }
 
-function insertSql(rows: number): string {
+/** The multi-row INSERT for `rows` rows (exported for the benchmark's raw-driver ceiling). */
+export function insertSql(rows: number): string {
   const one = `(${ALERT_COLUMNS.map(() => '?').join(', ')})`;
-  return `INSERT INTO alerts (${ALERT_COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, () => one).join(', ')} ON CONFLICT (id) DO NOTHING`;
+  // OR IGNORE rather than ON CONFLICT (id) DO NOTHING: the same for a known id, but a statement
+  // that cannot abort needs no statement journal, so SQLite does not copy every page the statement
+  // touches before changing it. (Every other constraint, NOT NULL and the priority CHECK, is already
+  // guaranteed by encodeAlert, so nothing else can be ignored; `changes` counts the rows stored.)
+  return `INSERT OR IGNORE INTO alerts (${ALERT_COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, () => one).join(', ')}`;
 }
 
 /** The SQLite implementation of {@link Store}. Create it with {@link openSqliteStore}. */
@@ -155,10 +187,65 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Splits a page query into one ordered index walk per value of a column, when the filter names a
+   * few values of an indexed column that it cannot otherwise walk in time order: the container ids of
+   * a container filter (names resolved through `alert_containers`), or the priority ranks of
+   * `minPriority`. SQLite reads an `IN` list through an index as one range per value and then sorts
+   * all their rows, which is slow for a common value; each branch instead walks `(value, time)`
+   * backwards and stops after a page, and the branches are merged. Undefined: one plain query.
+   */
+  private branches(q: AlertQuery): { column: string; index: string; values: unknown[] } | undefined {
+    if (q.container !== undefined) {
+      const asked = typeof q.container === 'string' ? [q.container] : [...q.container];
+      if (asked.length === 0) return undefined;
+      const ids = new Set<string>(asked);
+      const named = this.statement(
+        `SELECT container_id AS id FROM alert_containers WHERE container_name IN (${asked.map(() => '?').join(', ')})`,
+      ).all(asked) as { id: string }[];
+      for (const r of named) ids.add(r.id);
+      return ids.size <= MAX_BRANCHES
+        ? { column: 'container_id', index: 'alerts_container_id_time', values: [...ids] }
+        : undefined;
+    }
+    // An explicit single rule, host or namespace has its own (value, time) index: walk that one.
+    const single = (v: unknown): boolean => typeof v === 'string';
+    if (single(q.rule) || single(q.hostname) || single(q.namespace)) return undefined;
+    if (q.minPriority !== undefined) {
+      const rank = priorityRank(q.minPriority);
+      if (rank >= 7) return undefined; // every priority: nothing to split
+      return {
+        column: 'priority',
+        index: 'alerts_priority_time',
+        values: Array.from({ length: rank + 1 }, (_, i) => i),
+      };
+    }
+    return undefined;
+  }
+
   queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
     return settle(() => {
-      const d = new SqliteDialect();
-      const { sql, limit } = pageQuery(d, query);
+      const split = this.branches(query);
+      let d: SqliteDialect;
+      let sql: string;
+      let limit: number;
+      if (split === undefined) {
+        d = new SqliteDialect();
+        ({ sql, limit } = pageQuery(d, query));
+      } else {
+        d = new SqliteDialect(false);
+        limit = resolveLimit(query.limit);
+        const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
+        const arms = split.values.map((v) => {
+          // Placeholders are positional: bind in the order they appear in the text.
+          const where = whereClause(d, query, after);
+          const eq = `${split.column} = ${d.bind(v)}`;
+          // INDEXED BY: with statistics the planner would read a rare value's arm by walking the whole
+          // time index (it expects the average value's frequency); the arm's own index is always right.
+          return `SELECT * FROM (SELECT ${SELECT_COLUMNS} FROM alerts INDEXED BY ${split.index} WHERE ${where} AND ${eq} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)})`;
+        });
+        sql = `${arms.join(' UNION ALL ')} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)}`;
+      }
       const raw = this.statement(sql).all(d.params) as RawRow[];
       const alerts = raw.map((r) =>
         decodeAlert({
@@ -186,9 +273,29 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Deletes the alerts matching `where` (oldest first, through the time index) in transactions of
+   * {@link DELETE_CHUNK} rows, so a large retention pass neither holds the write lock for long (an
+   * insert waits for one chunk, not the whole pass) nor grows the WAL by the whole deletion.
+   */
+  private deleteInChunks(where: string, params: unknown[]): number {
+    const chunk = this.db.prepare(
+      `DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE ${where} ORDER BY time, id LIMIT ${DELETE_CHUNK})`,
+    );
+    const step = this.db.transaction(() => chunk.run(params).changes);
+    let total = 0;
+    for (;;) {
+      const n = step.immediate();
+      total += n;
+      if (n < DELETE_CHUNK) return total;
+    }
+  }
+
   private deleteOlder(timeNs: bigint): number {
     const d = new SqliteDialect();
-    return this.db.prepare(deleteOlderQuery(d, timeNs)).run(d.params).changes;
+    const where = olderThan(d, timeNs);
+    if (where === 'FALSE') return 0;
+    return this.deleteInChunks(where, d.params);
   }
 
   deleteOlderThan(timeNs: bigint): Promise<number> {
@@ -198,27 +305,19 @@ export class SqliteStore implements Store {
   enforceRetention(policy: RetentionPolicy): Promise<RetentionResult> {
     return settle(() => {
       const cutoff = retentionCutoff(policy);
-      const run = this.db.transaction(() => {
-        const deletedByAge = cutoff === undefined ? 0 : this.deleteOlder(cutoff);
-        let deletedByRows = 0;
-        if (policy.maxRows !== undefined) {
-          // The newest alert beyond the limit: it and everything older goes.
-          const edge = this.db
-            .prepare('SELECT time, id FROM alerts ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?')
-            .safeIntegers(true)
-            .get(policy.maxRows) as { time: bigint; id: string } | undefined;
-          if (edge) {
-            deletedByRows = this.db
-              .prepare('DELETE FROM alerts WHERE (time, id) <= (?, ?)')
-              .run(edge.time, edge.id).changes;
-          }
-        }
-        return { deletedByAge, deletedByRows };
-      });
-      const result = run.immediate();
+      const deletedByAge = cutoff === undefined ? 0 : this.deleteOlder(cutoff);
+      let deletedByRows = 0;
+      if (policy.maxRows !== undefined) {
+        // The newest alert beyond the limit: it and everything older goes (read from the time index).
+        const edge = this.db
+          .prepare('SELECT time, id FROM alerts ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?')
+          .safeIntegers(true)
+          .get(policy.maxRows) as { time: bigint; id: string } | undefined;
+        if (edge) deletedByRows = this.deleteInChunks('(time, id) <= (?, ?)', [edge.time, edge.id]);
+      }
       // Retention runs periodically: a good moment to refresh planner statistics when they are stale.
       this.db.pragma('optimize');
-      return result;
+      return { deletedByAge, deletedByRows };
     });
   }
 
