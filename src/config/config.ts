@@ -13,6 +13,8 @@ import { parsePriority } from '../engine/rules/index.js';
 import { parseSinksConfig, SinksConfigError, type SinksConfig } from '../sinks/index.js';
 import { ConfigReader, parseListen, type Obj } from './reader.js';
 
+export { ENV_VARS } from './env.js';
+
 /** The resolved configuration. */
 export interface VigilConfig {
   /** Where the embedded store, the spool and the generated token live. */
@@ -79,18 +81,6 @@ export class ConfigError extends Error {
 }
 
 const TOP_KEYS = ['data_dir', 'rules', 'capture', 'hub', 'store', 'agent', 'sinks', 'flood_control'];
-
-/** Environment variables read, with what they set (documented in docs/configuration.md). */
-export const ENV_VARS: Readonly<Record<string, string>> = {
-  VIGIL_CONFIG: 'the config file (default: none; built-in defaults)',
-  VIGIL_DATA_DIR: 'data_dir',
-  VIGIL_RULES: 'rules.files (comma-separated)',
-  VIGIL_DRIVER: 'capture.driver',
-  VIGIL_LISTEN: 'hub.listen',
-  VIGIL_STORE_URL: 'store.url',
-  VIGIL_HUB_URL: 'agent.hub_url',
-  VIGIL_TOKEN: 'a hub token (added to hub.tokens; used by the agent and `vigil alerts`)',
-};
 
 /**
  * Reads and validates the configuration. `file` may be undefined (defaults only); `env` is

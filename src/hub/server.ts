@@ -21,6 +21,7 @@ import { StoreQueryError, type Store, type StoredAlert } from '../store/store.js
 import { parseAlertQuery, QueryParamError } from './query-params.js';
 import { nowNs } from './time-param.js';
 import { alertFromWire, alertToWire, WireError } from './wire.js';
+import { DEFAULT_MAX_BATCH_ALERTS, DEFAULT_MAX_BODY_BYTES } from './limits.js';
 
 /** One rule as `GET /v1/rules` reports it (the detector's `rules()` returns these). */
 export interface RuleInfo {
@@ -78,8 +79,7 @@ export interface Hub {
   close(graceMs?: number): Promise<void>;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
-export const DEFAULT_MAX_BATCH_ALERTS = 50_000;
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BATCH_ALERTS };
 /** Bytes of an oversized body read and discarded so the client sees the 413 before the connection closes. */
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 

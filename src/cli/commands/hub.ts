@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
-import { startHub, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BATCH_ALERTS } from '../../hub/server.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BATCH_ALERTS } from '../../hub/limits.js';
 import { ensureToken } from '../../hub/token.js';
-import { openStore, parseStoreUrl, type Store, type StoreConfig } from '../../store/index.js';
+import type { Store, StoreConfig } from '../../store/index.js';
 
 /** Default store: SQLite under ./vigil-data. */
 export const DEFAULT_HUB_STORE = 'sqlite:vigil-data/vigil.db';
@@ -131,6 +131,9 @@ API reference: docs/hub.md. Metrics: docs/metrics.md. Stops on SIGINT/SIGTERM af
 }
 
 async function runHub(o: HubFlags): Promise<number> {
+  // Loaded here, not at start: other commands need neither the server nor the store drivers.
+  const { openStore, parseStoreUrl } = await import('../../store/index.js');
+  const { startHub } = await import('../../hub/server.js');
   const fail = (code: number, msg: string): number => {
     process.stderr.write(`vigil hub: ${msg}\n`);
     return code;

@@ -2,8 +2,7 @@
  * `vigil up`: agent + hub + embedded store in one process (see src/app/up.ts).
  */
 import { Command, Option } from 'commander';
-import { runUp } from '../../app/up.js';
-import { ENV_VARS } from '../../config/config.js';
+import { ENV_VARS } from '../../config/env.js';
 import { defaultRulesPath } from '../paths.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -78,6 +77,8 @@ Docs: docs/configuration.md, docs/hub.md, docs/sinks.md, docs/running.md.`,
         process.on('SIGINT', () => onStop('SIGINT'));
         process.on('SIGTERM', () => onStop('SIGTERM'));
         const configFile = o.config ?? process.env.VIGIL_CONFIG;
+        // Loaded here, not at start: other commands need none of the hub, store and sinks.
+        const { runUp } = await import('../../app/up.js');
         const code = await runUp({
           ...(configFile ? { configFile } : {}),
           overrides: {
