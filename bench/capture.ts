@@ -43,6 +43,16 @@ const root = findRoot();
 const build = join(root, 'native', 'bpf', 'build');
 const workloadBin = join(build, 'vigil-workload');
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+/**
+ * Node options of the installed `vigil` command (its `#!/usr/bin/env -S node …` line): the agent is
+ * measured as users run it.
+ */
+const cliNodeFlags = (
+  /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '')?.[1] ?? ''
+)
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean);
 const httpJs = join(root, 'dist', 'bench', 'workloads', 'http.js');
 
 const envNum = (name: string, dflt: number): number => {
@@ -164,7 +174,7 @@ class Agent {
   private readonly exited: Promise<number | null>;
 
   private constructor() {
-    this.child = spawn(process.execPath, [cli, 'run', '--json', '--stats-interval', '0.5'], {
+    this.child = spawn(process.execPath, [...cliNodeFlags, cli, 'run', '--json', '--stats-interval', '0.5'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
@@ -590,7 +600,7 @@ const docPath = join(root, 'docs', 'benchmarks.md');
 const block = [
   '<!-- bench:capture:start -->',
   `Recorded ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:capture\` (as root) on ${machine}.`,
-  `${ROUNDS} interleaved rounds; storm ${num(PAIRS)} openat+close pairs; http ${num(REQUESTS)} requests over ${CONCURRENCY} keep-alive connections; medians per pair / request. The agent: \`node dist/src/cli/main.js run --json\` (default rules, eBPF driver).`,
+  `${ROUNDS} interleaved rounds; storm ${num(PAIRS)} openat+close pairs; http ${num(REQUESTS)} requests over ${CONCURRENCY} keep-alive connections; medians per pair / request. The agent: \`vigil run --json\` as installed (\`node ${cliNodeFlags.join(' ')} dist/src/cli/main.js run --json\`; default rules, eBPF driver).`,
   '',
   ...table,
   '',
