@@ -20,6 +20,26 @@ const available = existsSync(PROMETHEUS) || canInstall;
 const SKIP = `${PROMETHEUS} is not installed and this user cannot install Debian's prometheus (not root)`;
 
 /** One instant-query result: the value of the single series `expr` selects, or undefined. */
+/** Starts a private Prometheus scraping `target` with the token; returns its URL (fails the test if it cannot start). */
+function startPrometheus(
+  target: string,
+  tokenFile: string,
+  dir: string,
+  extra: string[],
+  timeout: number,
+): string {
+  const r = spawnSync(
+    'bash',
+    [SCRIPT, 'start', '--target', target, '--token-file', tokenFile, '--dir', dir, ...extra],
+    {
+      encoding: 'utf8',
+      timeout,
+    },
+  );
+  if (r.status !== 0) throw new Error(`prometheus.sh start failed (${r.status}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 async function query(
   url: string,
   expr: string,
@@ -76,27 +96,7 @@ describe.skipIf(!available)(
       promDir = join(dir, 'prometheus');
       const tokenFile = join(dir, 'token');
       writeFileSync(tokenFile, TOKEN + '\n');
-      const r = spawnSync(
-        'bash',
-        [
-          SCRIPT,
-          'start',
-          '--target',
-          `127.0.0.1:${t.hub.port}`,
-          '--token-file',
-          tokenFile,
-          '--dir',
-          promDir,
-          '--interval',
-          '1s',
-        ],
-        {
-          encoding: 'utf8',
-          timeout: 120_000,
-        },
-      );
-      if (r.status !== 0) throw new Error(`prometheus.sh start failed (${r.status}): ${r.stderr}`);
-      promUrl = r.stdout.trim();
+      promUrl = startPrometheus(`127.0.0.1:${t.hub.port}`, tokenFile, promDir, ['--interval', '1s'], 120_000);
     }, 150_000);
 
     afterAll(async () => {
@@ -145,27 +145,13 @@ describe.skipIf(!available)(
       const tokenFile = join(dir, 'bad-token');
       writeFileSync(tokenFile, 'not-the-right-token\n');
       const other = join(dir, 'prometheus-bad');
-      const r = spawnSync(
-        'bash',
-        [
-          SCRIPT,
-          'start',
-          '--target',
-          `127.0.0.1:${t.hub.port}`,
-          '--token-file',
-          tokenFile,
-          '--dir',
-          other,
-          '--job',
-          'vigil_bad',
-        ],
-        {
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
+      const url = startPrometheus(
+        `127.0.0.1:${t.hub.port}`,
+        tokenFile,
+        other,
+        ['--job', 'vigil_bad'],
+        60_000,
       );
-      expect(r.status, r.stderr).toBe(0);
-      const url = r.stdout.trim();
       try {
         await until('up{job="vigil_bad"} == 0', async () => {
           const up = await query(url, 'up{job="vigil_bad"}');
