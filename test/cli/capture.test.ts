@@ -72,11 +72,17 @@ describe.skipIf(CAPTURE_SKIP !== undefined)('vigil capture on eBPF', () => {
   let stderr = '';
   let status: number | null = null;
   let loop: ReturnType<typeof spawn> | undefined;
+  let longArgs: ReturnType<typeof spawn> | undefined;
 
   beforeAll(async () => {
     // A process that exists before the capture and keeps making syscalls during it: only the
     // capture's initial process table can name it.
     loop = spawn('sh', ['-c', 'while :; do sleep 0.1; done'], { stdio: 'ignore' });
+    // One whose command line passes libscap's 4 KiB limit on initial-table arguments (CI runners
+    // have such processes; sysdig refuses a capture that carries one).
+    longArgs = spawn('sh', ['-c', 'while :; do sleep 0.1; done', `long-${'x'.repeat(30_000)}`], {
+      stdio: 'ignore',
+    });
     await new Promise((r) => setTimeout(r, 200));
     // Only what this rule and the process state need: a small capture, quick to read back.
     writeFileSync(rules, HOSTNAME_RULE);
@@ -96,6 +102,7 @@ describe.skipIf(CAPTURE_SKIP !== undefined)('vigil capture on eBPF', () => {
   }, 90_000);
   afterAll(() => {
     loop?.kill('SIGKILL');
+    longArgs?.kill('SIGKILL');
   });
 
   it('reports what it wrote and exits with the command status', () => {
@@ -120,6 +127,20 @@ describe.skipIf(CAPTURE_SKIP !== undefined)('vigil capture on eBPF', () => {
     expect(lines.length, `no event of pid ${pid}`).toBeGreaterThan(0);
     for (const l of lines) expect(l).toBe(`${pid} sh sh -c while :; do sleep 0.1; done`);
   });
+
+  it.skipIf(SYSDIG_SKIP !== undefined)(
+    'a command line over 4 KiB is truncated, and sysdig still reads the capture',
+    () => {
+      const pid = longArgs!.pid!;
+      const out = sysdig(file, '%proc.cmdline', `proc.pid=${pid}`);
+      const lines = out.split('\n').filter(Boolean);
+      expect(lines.length, `no event of pid ${pid}`).toBeGreaterThan(0);
+      for (const l of lines) {
+        expect(l.startsWith('sh -c while :; do sleep 0.1; done long-xxx')).toBe(true);
+        expect(l.length).toBeLessThanOrEqual('sh '.length + 4096);
+      }
+    },
+  );
 
   it('vigil replay reads it and raises a rule on the command', () => {
     const r = runVigil(['replay', '-r', rules, file]);

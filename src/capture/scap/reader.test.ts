@@ -12,6 +12,7 @@ import {
   encodeSectionHeader,
   encodeUserList,
   P,
+  SCAP_LIMITS,
 } from './writer.js';
 
 async function records(bytes: Uint8Array, maxEventCode?: number): Promise<ScapRecord[]> {
@@ -104,6 +105,27 @@ describe('readScapRecords', () => {
     });
     const sock = rs[4];
     expect(sock?.kind === 'fd' && sock.entry).toMatchObject({ sip: '10.0.0.1', dport: 80, l4proto: 2 });
+  });
+
+  it("truncates initial-table strings to libscap's limits, keeping whole leading items", async () => {
+    // A node or JVM command line easily passes 4 KiB; sysdig refuses a capture that carries one.
+    const long = {
+      ...thread,
+      args: ['--first', 'x'.repeat(30_000)],
+      env: Array.from({ length: 500 }, (_, i) => `VAR${i}=${'v'.repeat(20)}`),
+      cwd: `/${'d'.repeat(2000)}`,
+      cgroups: Array.from({ length: 300 }, (_, i) => `${i}:ctl:/${'c'.repeat(20)}`),
+    };
+    const rs = await records(concatBlocks([encodeSectionHeader(), encodeProcessList([long])]));
+    const t = rs[1];
+    if (t?.kind !== 'thread') throw new Error(`expected a thread, got ${t?.kind}`);
+    const bytes = (items: readonly string[]) => items.reduce((n, s) => n + Buffer.byteLength(s) + 1, 0);
+    expect(t.entry.args[0]).toBe('--first');
+    expect(bytes(t.entry.args)).toBe(SCAP_LIMITS.args);
+    expect(bytes(t.entry.env ?? [])).toBeLessThanOrEqual(SCAP_LIMITS.env);
+    expect(t.entry.env?.[0]).toBe(long.env[0]);
+    expect(bytes(t.entry.cgroups ?? [])).toBeLessThanOrEqual(SCAP_LIMITS.cgroups);
+    expect(Buffer.byteLength(t.entry.cwd)).toBe(SCAP_LIMITS.path);
   });
 
   it('reads V2 events with their parameter count and EVF events with flags', async () => {

@@ -10,6 +10,22 @@ import { SCAP_FD } from './reader.js';
 
 const enc = new TextEncoder();
 
+/**
+ * libscap's limits on the initial-table strings (scap_limits.h): readers refuse a capture whose
+ * process entry carries a longer one ("invalid argslen 25713" from sysdig 0.29), so the writer
+ * truncates to them as the kernel drivers do when they read /proc.
+ */
+export const SCAP_LIMITS = { path: 1024, args: 4096, env: 4096, cgroups: 4096, credential: 256 } as const;
+
+/** At most `max` bytes of `b`; a truncated list keeps its final NUL. */
+function capBytes(b: Uint8Array, max: number, nulTerminated: boolean): Uint8Array {
+  if (b.length <= max) return b;
+  if (!nulTerminated) return b.subarray(0, max);
+  const out = b.slice(0, max);
+  out[max - 1] = 0;
+  return out;
+}
+
 /** Little-endian byte builder. */
 class Bytes {
   private parts: Uint8Array[] = [];
@@ -42,8 +58,14 @@ class Bytes {
     new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true);
     return this.push(b);
   }
-  str16(s: string): this {
-    const b = enc.encode(s);
+  /** u16 length + bytes, at most `max` bytes (a path by default: libscap's SCAP_MAX_PATH_SIZE). */
+  str16(s: string, max: number = SCAP_LIMITS.path): this {
+    const b = capBytes(enc.encode(s), max, false);
+    return this.u16(b.length).push(b);
+  }
+  /** u16 length + a NUL-separated list, at most `max` bytes. */
+  list16(items: readonly string[], max: number): this {
+    const b = capBytes(P.list(items), max, true);
     return this.u16(b.length).push(b);
   }
   get length(): number {
@@ -128,8 +150,7 @@ export function encodeProcessList(threads: readonly ScapThreadEntry[]): Uint8Arr
       .str16(t.comm)
       .str16(t.exe)
       .str16(t.exepath ?? '');
-    const args = P.list(t.args);
-    e.u16(args.length).push(args);
+    e.list16(t.args, SCAP_LIMITS.args);
     e.str16(t.cwd)
       .u64(t.fdlimit ?? 1024)
       .u32(t.flags)
@@ -140,11 +161,9 @@ export function encodeProcessList(threads: readonly ScapThreadEntry[]): Uint8Arr
       .u32(t.vmswapKb ?? 0)
       .u64(0)
       .u64(0);
-    const env = P.list(t.env ?? []);
-    e.u16(env.length).push(env);
+    e.list16(t.env ?? [], SCAP_LIMITS.env);
     e.i64(t.vtid ?? t.tid).i64(t.vpid ?? t.pid);
-    const cg = P.list(t.cgroups ?? []);
-    e.u16(cg.length).push(cg);
+    e.list16(t.cgroups ?? [], SCAP_LIMITS.cgroups);
     e.str16(t.root ?? '/');
     // The libs >= 0.10 tail (all of it: readers tell the layouts apart by its size).
     e.u64(t.pidnsInitStartTs ?? 0n)
@@ -213,14 +232,14 @@ export function encodeUserList(
       .u8(0)
       .u32(u.uid)
       .u32(u.gid)
-      .str16(u.name)
+      .str16(u.name, SCAP_LIMITS.credential)
       .str16(u.homedir ?? '/')
       .str16(u.shell ?? '/bin/sh')
       .bytes();
     body.u32(e.length + 4).push(e);
   }
   for (const g of groups) {
-    const e = new Bytes().u8(1).u32(g.gid).str16(g.name).bytes();
+    const e = new Bytes().u8(1).u32(g.gid).str16(g.name, SCAP_LIMITS.credential).bytes();
     body.u32(e.length + 4).push(e);
   }
   return encodeBlock(BLOCK.UL_V2, body.bytes());
