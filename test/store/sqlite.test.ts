@@ -1,13 +1,16 @@
 /**
  * The store contract against SQLite (a real database file in a temp folder, WAL mode), plus what is
- * particular to SQLite: pragmas, the query plans the indexes are for, migrations on an old file.
+ * particular to SQLite: the writer thread's group commit, pragmas, the query plans the indexes are
+ * for, migrations on an old file. The contract runs twice: with the writer thread and without.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore, parseStoreUrl, StoreQueryError } from '../../src/store/index.js';
+import { openStore, parseStoreUrl, StoreQueryError, type StoredAlert } from '../../src/store/index.js';
 import { openSqliteStore, SqliteDialect } from '../../src/store/sqlite/store.js';
 import { pageQuery } from '../../src/store/query.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
@@ -22,6 +25,82 @@ describeStoreContract('sqlite', {
     const path = join(dir, `store-${n++}.db`);
     return { store: await openSqliteStore({ path }), reopen: () => openSqliteStore({ path }) };
   },
+});
+
+describeStoreContract('sqlite, writes on the calling thread', {
+  async create() {
+    const path = join(dir, `store-${n++}.db`);
+    const open = () => openSqliteStore({ path, writerThread: false });
+    return { store: await open(), reopen: open };
+  },
+});
+
+function wireAlert(id: string, time: bigint, container?: string): StoredAlert {
+  return {
+    id,
+    rule: 'r',
+    priority: 'WARNING',
+    source: 'syscall',
+    time,
+    output: `o ${id}`,
+    outputFields: container ? { 'container.id': container, 'container.name': `n-${container}` } : {},
+    tags: ['t'],
+    hostname: 'h',
+  };
+}
+
+describe('SQLite writer thread (group commit)', () => {
+  it('commits concurrent batches together, counting new and repeated ids per batch', async () => {
+    const store = await openSqliteStore({ path: join(dir, 'group.db') });
+    try {
+      // 40 batches sent at once: each has 50 alerts of its own plus one id every batch repeats.
+      const batches = Array.from({ length: 40 }, (_, b) => [
+        ...Array.from({ length: 50 }, (_, i) => wireAlert(`b${b}-${i}`, BigInt(b * 100 + i), `c${i % 3}`)),
+        wireAlert('shared', 5n),
+      ]);
+      const results = await Promise.all(batches.map((batch) => store.insertAlerts(batch)));
+      expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(40 * 50 + 1);
+      expect(results.filter((r) => r.duplicates === 1)).toHaveLength(39);
+      for (const r of results) expect(r.inserted + r.duplicates).toBe(51);
+      expect(await store.countAlerts()).toBe(40 * 50 + 1);
+      const stats = store.writerStats!;
+      expect(stats.requests).toBe(40);
+      expect(stats.rows).toBe(40 * 51);
+      // Sent while the first transaction ran, the others shared transactions.
+      expect(stats.groups).toBeLessThan(40);
+      expect(stats.largestGroupRows).toBeGreaterThan(51);
+      // Container names written by the thread resolve in queries on the main connection.
+      const page = await store.queryAlerts({ container: 'n-c1', limit: 10_000 });
+      expect(page.alerts).toHaveLength(40 * 17);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses an invalid alert before sending anything, and inserts after close fail clearly', async () => {
+    const store = await openSqliteStore({ path: join(dir, 'refuse.db') });
+    await expect(
+      store.insertAlerts([wireAlert('ok', 1n), { ...wireAlert('x', 2n), id: '' }]),
+    ).rejects.toThrow(StoreQueryError);
+    expect(await store.countAlerts()).toBe(0);
+    await store.close();
+    await expect(store.insertAlerts([wireAlert('late', 3n)])).rejects.toThrow(/closed/);
+  });
+
+  it('does not keep a program alive: a store left open lets node exit', () => {
+    const script = `
+      import { openSqliteStore } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/src/store/sqlite/store.js')).href)};
+      const s = await openSqliteStore({ path: ${JSON.stringify(join(dir, 'left-open.db'))} });
+      const r = await s.insertAlerts([{ id: 'a', rule: 'r', priority: 'INFORMATIONAL', source: 's', time: 1n, output: 'o', outputFields: {}, tags: [], hostname: 'h' }]);
+      console.log('inserted', r.inserted);
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('inserted 1');
+  });
 });
 
 describe('SQLite store specifics', () => {

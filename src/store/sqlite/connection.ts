@@ -16,6 +16,12 @@ export interface SqliteOptions {
   cacheMiB?: number;
   /** How long to wait for another process's write lock, ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * Write from a separate thread with group commit (default true; `:memory:` never does): the HTTP
+   * and JSON work of ingest then runs beside the database writes, and concurrent batches share a
+   * transaction. False writes on the calling thread.
+   */
+  writerThread?: boolean;
 }
 
 /** Opens (creating the folder and file when missing), tunes and migrates a database. */

@@ -1,10 +1,11 @@
 /**
- * The SQLite store (better-sqlite3): the embedded default. better-sqlite3 is synchronous, so each
- * method does its work at once and returns a settled promise; one batch is one transaction over
- * prepared statements (many rows per INSERT), which is what makes ingest fast.
+ * The SQLite store (better-sqlite3): the embedded default. better-sqlite3 is synchronous: queries and
+ * retention run at once on this connection and return a settled promise. Inserts are encoded here and
+ * written by a writer thread with its own connection (writer.ts), which commits every batch that
+ * arrived during its previous transaction together (group commit), over prepared multi-row INSERTs.
  */
 import type Database from 'better-sqlite3';
-import { ALERT_COLUMNS, decodeAlert, encodeAlert, type AlertRow } from '../alert-row.js';
+import { decodeAlert, encodeAlert } from '../alert-row.js';
 import { priorityRank } from '../../engine/rules/index.js';
 import {
   countQuery,
@@ -30,12 +31,12 @@ import type {
 } from '../store.js';
 import { openSqliteDatabase, type SqliteOptions } from './connection.js';
 import { sqliteSchemaVersion } from './migrations.js';
+import { rowParams } from './sql.js';
+import { SqliteWriter, type WriterStats } from './writer.js';
+import { GroupWriter } from './writer-thread.js';
 
-/**
- * Rows per multi-row INSERT: fewer statement executions and parameter bindings per row, well under
- * SQLite's 32766 parameters (13 per row).
- */
-export const ROWS_PER_INSERT = 250;
+export { insertSql, ROWS_PER_INSERT, rowParams } from './sql.js';
+
 /** Prepared SELECTs kept per store (filters of different shapes have different SQL). */
 const STATEMENT_CACHE_SIZE = 128;
 
@@ -90,76 +91,26 @@ export class SqliteDialect implements Dialect {
   }
 }
 
-/** Appends a row's values in {@link ALERT_COLUMNS} order (exported for the benchmark's ceiling). */
-export function rowParams(r: AlertRow, out: unknown[]): void {
-  out.push(
-    r.id,
-    r.time,
-    r.rule,
-    r.priority,
-    r.source,
-    r.hostname,
-    r.containerId,
-    r.containerName,
-    r.k8sNs,
-    r.output,
-    r.outputFields,
-    r.outputTypes,
-    JSON.stringify(r.tags),
-  );
-}
-
-/** The multi-row INSERT for `rows` rows (exported for the benchmark's raw-driver ceiling). */
-export function insertSql(rows: number): string {
-  const one = `(${ALERT_COLUMNS.map(() => '?').join(', ')})`;
-  // OR IGNORE rather than ON CONFLICT (id) DO NOTHING: the same for a known id, but a statement
-  // that cannot abort needs no statement journal, so SQLite does not copy every page the statement
-  // touches before changing it. (Every other constraint, NOT NULL and the priority CHECK, is already
-  // guaranteed by encodeAlert, so nothing else can be ignored; `changes` counts the rows stored.)
-  return `INSERT OR IGNORE INTO alerts (${ALERT_COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, () => one).join(', ')}`;
-}
-
 /** The SQLite implementation of {@link Store}. Create it with {@link openSqliteStore}. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
-  private readonly insertMany: Database.Statement;
-  private readonly insertOne: Database.Statement;
-  private readonly insertContainer: Database.Statement;
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly insertBatch: Database.Transaction<(rows: AlertRow[]) => number>;
   private closed = false;
 
-  constructor(readonly db: Database.Database) {
-    this.insertMany = db.prepare(insertSql(ROWS_PER_INSERT));
-    this.insertOne = db.prepare(insertSql(1));
-    this.insertContainer = db.prepare(
-      'INSERT INTO alert_containers (container_id, container_name) VALUES (?, ?) ON CONFLICT DO NOTHING',
-    );
-    const params: unknown[] = [];
-    this.insertBatch = db.transaction((rows: AlertRow[]) => {
-      let inserted = 0;
-      let i = 0;
-      for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
-        params.length = 0;
-        for (let j = i; j < i + ROWS_PER_INSERT; j++) rowParams(rows[j]!, params);
-        inserted += this.insertMany.run(params).changes;
-      }
-      for (; i < rows.length; i++) {
-        params.length = 0;
-        rowParams(rows[i]!, params);
-        inserted += this.insertOne.run(params).changes;
-      }
-      // Name → id pairs for the container filter; a batch names few containers.
-      const seen = new Set<string>();
-      for (const r of rows) {
-        if (r.containerId === null || r.containerName === null) continue;
-        const key = `${r.containerId}\u0000${r.containerName}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        this.insertContainer.run(r.containerId, r.containerName);
-      }
-      return inserted;
-    });
+  /** Inserts on this connection, for a store without a writer thread (`:memory:`, `writerThread: false`). */
+  private readonly inlineWriter: GroupWriter | undefined;
+
+  /** `writer`: the writer thread inserts go to; without one they run on `db`. */
+  constructor(
+    readonly db: Database.Database,
+    private readonly writer?: SqliteWriter,
+  ) {
+    this.inlineWriter = writer ? undefined : new GroupWriter(db);
+  }
+
+  /** Group-commit figures of the writer thread (undefined without one). */
+  get writerStats(): WriterStats | undefined {
+    return this.writer?.stats;
   }
 
   private statement(sql: string): Database.Statement {
@@ -178,13 +129,18 @@ export class SqliteStore implements Store {
   }
 
   insertAlerts(batch: readonly StoredAlert[]): Promise<InsertResult> {
-    return settle(() => {
-      if (batch.length === 0) return { inserted: 0, duplicates: 0 };
-      const rows = batch.map(encodeAlert);
-      // IMMEDIATE: take the write lock up front, so another process's writer makes us wait, not fail.
-      const inserted = this.insertBatch.immediate(rows);
-      return { inserted, duplicates: batch.length - inserted };
-    });
+    if (batch.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0 });
+    const params: unknown[] = [];
+    try {
+      // Encoded here (invalid alerts are refused before anything is sent); written by the writer.
+      for (const a of batch) rowParams(encodeAlert(a), params);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const done = (inserted: number): InsertResult => ({ inserted, duplicates: batch.length - inserted });
+    if (this.writer) return this.writer.insert(params, batch.length).then(done);
+    const inline = this.inlineWriter!;
+    return settle(() => done(inline.commit([{ id: 0, params, rows: batch.length }])[0]!));
   }
 
   /**
@@ -325,9 +281,11 @@ export class SqliteStore implements Store {
     return settle(() => sqliteSchemaVersion(this.db));
   }
 
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    // The writer commits what it was sent before the read connection goes.
+    await this.writer?.close();
     return settle(() => {
       // Lets SQLite refresh planner statistics for the indexes the queries used.
       this.db.pragma('optimize');
@@ -345,7 +303,17 @@ function settle<T>(work: () => T): Promise<T> {
   }
 }
 
-/** Opens (creating and migrating as needed) a SQLite store. */
-export function openSqliteStore(options: SqliteOptions): Promise<SqliteStore> {
-  return settle(() => new SqliteStore(openSqliteDatabase(options)));
+/**
+ * Opens (creating and migrating as needed) a SQLite store. A database file gets a writer thread
+ * (unless `writerThread: false`); `:memory:` cannot be shared with one and writes on its connection.
+ */
+export async function openSqliteStore(options: SqliteOptions): Promise<SqliteStore> {
+  const db = await settle(() => openSqliteDatabase(options));
+  if (options.path === ':memory:' || options.writerThread === false) return new SqliteStore(db);
+  try {
+    return new SqliteStore(db, await SqliteWriter.start(options));
+  } catch (err) {
+    db.close();
+    throw new Error(`cannot open SQLite store at ${options.path}`, { cause: err });
+  }
 }

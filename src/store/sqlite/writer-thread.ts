@@ -1,0 +1,139 @@
+/**
+ * The SQLite store's writer thread: its own connection to the database file, fed encoded rows by
+ * {@link SqliteWriter} on the main thread. It commits with **group commit**: every insert request that
+ * arrived while the previous transaction ran goes into the next one. A transaction's fixed cost (every
+ * index page it dirties is written to the WAL once per commit, whatever the number of rows on it) is
+ * then shared by all concurrent requests, so under load batches grow and each alert costs less; at low
+ * load a request is committed alone, at once. The main thread meanwhile reads HTTP bodies, parses and
+ * validates JSON and serves queries on its own connection (WAL: readers never wait for the writer).
+ *
+ * Messages in: `{ kind: 'insert', id, params, rows }` (params: {@link ALERT_COLUMNS} values of `rows`
+ * rows, flat) and `{ kind: 'close' }`. Messages out: `{ kind: 'ready' }` once open, `{ kind: 'done', id,
+ * inserted }` or `{ kind: 'failed', id, message }` per request, `{ kind: 'closed' }`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import { ALERT_COLUMNS } from '../alert-row.js';
+import { openSqliteDatabase, type SqliteOptions } from './connection.js';
+import { insertSql, ROWS_PER_INSERT } from './sql.js';
+
+/** A request waiting for the next transaction. */
+interface Pending {
+  id: number;
+  params: unknown[];
+  rows: number;
+}
+
+export type WriterRequest =
+  { kind: 'insert'; id: number; params: unknown[]; rows: number } | { kind: 'close' };
+export type WriterReply =
+  | { kind: 'ready' }
+  | { kind: 'done'; id: number; inserted: number }
+  | { kind: 'failed'; id: number; message: string }
+  | { kind: 'group'; requests: number; rows: number }
+  | { kind: 'closed' };
+
+const COLS = ALERT_COLUMNS.length;
+const CONTAINER_ID = ALERT_COLUMNS.indexOf('container_id');
+const CONTAINER_NAME = ALERT_COLUMNS.indexOf('container_name');
+
+/** Inserts of flat parameter arrays, and the group transaction over them. */
+export class GroupWriter {
+  private readonly many: Database.Statement;
+  private readonly one: Database.Statement;
+  private readonly container: Database.Statement;
+  private readonly group: Database.Transaction<(reqs: Pending[]) => number[]>;
+  private readonly chunk: unknown[] = [];
+
+  constructor(db: Database.Database) {
+    this.many = db.prepare(insertSql(ROWS_PER_INSERT));
+    this.one = db.prepare(insertSql(1));
+    this.container = db.prepare(
+      'INSERT INTO alert_containers (container_id, container_name) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    );
+    this.group = db.transaction((reqs: Pending[]) => {
+      const seen = new Set<string>();
+      return reqs.map((r) => this.insertOne(r, seen));
+    });
+  }
+
+  /** One request's rows (inside the group's transaction); returns how many were new. */
+  private insertOne(r: Pending, seen: Set<string>): number {
+    const p = r.params;
+    const chunk = this.chunk;
+    let inserted = 0;
+    let row = 0;
+    for (; row + ROWS_PER_INSERT <= r.rows; row += ROWS_PER_INSERT) {
+      chunk.length = 0;
+      for (let k = row * COLS, end = (row + ROWS_PER_INSERT) * COLS; k < end; k++) chunk.push(p[k]);
+      inserted += this.many.run(chunk).changes;
+    }
+    for (; row < r.rows; row++) inserted += this.one.run(p.slice(row * COLS, (row + 1) * COLS)).changes;
+    // Name → id pairs for the container filter; a batch names few containers.
+    for (let k = 0; k < r.rows; k++) {
+      const id = p[k * COLS + CONTAINER_ID];
+      const name = p[k * COLS + CONTAINER_NAME];
+      if (typeof id !== 'string' || typeof name !== 'string') continue;
+      const key = `${id}\u0000${name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.container.run(id, name);
+    }
+    return inserted;
+  }
+
+  /** Commits every request in one IMMEDIATE transaction; returns each request's new-row count. */
+  commit(reqs: Pending[]): number[] {
+    return this.group.immediate(reqs);
+  }
+}
+
+function main(): void {
+  const port = parentPort;
+  if (!port) throw new Error('writer-thread.js runs as a worker thread only');
+  const { options } = workerData as { options: SqliteOptions };
+  const db = openSqliteDatabase(options);
+  const writer = new GroupWriter(db);
+  let pending: Pending[] = [];
+  let scheduled = false;
+  let closing = false;
+
+  const flush = (): void => {
+    scheduled = false;
+    const reqs = pending;
+    pending = [];
+    if (reqs.length > 0) {
+      try {
+        const counts = writer.commit(reqs);
+        let rows = 0;
+        for (const r of reqs) rows += r.rows;
+        // Before the replies: whoever awaited an insert then sees it in the figures.
+        port.postMessage({ kind: 'group', requests: reqs.length, rows } satisfies WriterReply);
+        for (let i = 0; i < reqs.length; i++) {
+          port.postMessage({ kind: 'done', id: reqs[i]!.id, inserted: counts[i]! } satisfies WriterReply);
+        }
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        for (const r of reqs) port.postMessage({ kind: 'failed', id: r.id, message } satisfies WriterReply);
+      }
+    }
+    if (closing) {
+      db.close();
+      port.postMessage({ kind: 'closed' } satisfies WriterReply);
+      port.close();
+    }
+  };
+
+  port.on('message', (m: WriterRequest) => {
+    if (m.kind === 'insert') pending.push(m);
+    else closing = true;
+    // setImmediate runs after the messages already queued are delivered: they join this group.
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  });
+  port.postMessage({ kind: 'ready' } satisfies WriterReply);
+}
+
+if (parentPort && (workerData as { vigilSqliteWriter?: boolean } | null)?.vigilSqliteWriter) main();

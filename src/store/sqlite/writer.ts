@@ -1,0 +1,134 @@
+/**
+ * The main thread's side of the SQLite writer thread (see writer-thread.ts): starts the worker on
+ * the store's database file, sends it encoded rows and resolves each insert when its group commits.
+ * The worker is referenced (keeps the process alive) only while inserts are in flight, so a store
+ * left open never holds a finished program.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { SqliteOptions } from './connection.js';
+import type { WriterReply, WriterRequest } from './writer-thread.js';
+
+/** Group-commit figures since the writer started. */
+export interface WriterStats {
+  /** Transactions committed. */
+  groups: number;
+  /** Insert requests they held. */
+  requests: number;
+  /** Rows they held. */
+  rows: number;
+  /** Most rows in one transaction. */
+  largestGroupRows: number;
+}
+
+/**
+ * The compiled worker module. Running from the TypeScript sources (the test runner), the worker still
+ * has to be JavaScript: it is taken from `dist/`, which the test setup builds.
+ */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return here.replace(/writer\.js$/, 'writer-thread.js');
+  const compiled = here.replace(
+    /([\\/])src([\\/]store[\\/]sqlite[\\/])writer\.ts$/,
+    '$1dist$1src$2writer-thread.js',
+  );
+  if (!existsSync(compiled)) {
+    throw new Error(`the SQLite writer thread is not built (${compiled} is missing): run npm run build`);
+  }
+  return compiled;
+}
+
+/** The writer thread of one SQLite database file. */
+export class SqliteWriter {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+  private closed: Promise<void> | undefined;
+  readonly stats: WriterStats = { groups: 0, requests: 0, rows: 0, largestGroupRows: 0 };
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: WriterReply) => this.onReply(m));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => this.fail(new Error(`SQLite writer thread exited (code ${code})`)));
+    worker.unref();
+  }
+
+  /** Starts the thread on `options.path` (the schema must already be migrated) and waits until it is open. */
+  static start(options: SqliteOptions): Promise<SqliteWriter> {
+    // No inherited node options: some (--input-type, --eval...) are refused in workers, and none are needed.
+    const worker = new Worker(workerFile(), { workerData: { vigilSqliteWriter: true, options }, execArgv: [] });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        worker.off('message', onReady);
+        reject(
+          new Error(`SQLite writer thread failed to open ${options.path}: ${err.message}`, { cause: err }),
+        );
+      };
+      const onReady = (m: WriterReply): void => {
+        if (m.kind !== 'ready') return;
+        worker.off('message', onReady);
+        worker.off('error', onError);
+        resolve(new SqliteWriter(worker));
+      };
+      worker.on('message', onReady);
+      worker.once('error', onError);
+    });
+  }
+
+  /** Inserts `rows` rows (their values flat, in ALERT_COLUMNS order); resolves with how many were new. */
+  insert(params: unknown[], rows: number): Promise<number> {
+    if (this.closed) return Promise.reject(new Error('the SQLite store is closed'));
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    if (this.waiting.size === 0) this.worker.ref();
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ kind: 'insert', id, params, rows } satisfies WriterRequest);
+    });
+  }
+
+  /** Commits what was sent, then stops the thread. */
+  close(): Promise<void> {
+    this.closed ??= new Promise((resolve) => {
+      if (this.failure) {
+        resolve();
+        return;
+      }
+      this.worker.ref();
+      this.worker.once('exit', () => resolve());
+      this.worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+    });
+    return this.closed;
+  }
+
+  private onReply(m: WriterReply): void {
+    switch (m.kind) {
+      case 'done':
+      case 'failed': {
+        const w = this.waiting.get(m.id);
+        if (!w) return;
+        this.waiting.delete(m.id);
+        if (this.waiting.size === 0) this.worker.unref();
+        if (m.kind === 'done') w.resolve(m.inserted);
+        else w.reject(new Error(m.message));
+        return;
+      }
+      case 'group':
+        this.stats.groups++;
+        this.stats.requests += m.requests;
+        this.stats.rows += m.rows;
+        if (m.rows > this.stats.largestGroupRows) this.stats.largestGroupRows = m.rows;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The thread died: every waiting insert fails, and so does every later one. */
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+  }
+}
