@@ -57,7 +57,13 @@ export class SqliteWriter {
   /** Starts the thread on `options.path` (the schema must already be migrated) and waits until it is open. */
   static start(options: SqliteOptions): Promise<SqliteWriter> {
     // No inherited node options: some (--input-type, --eval...) are refused in workers, and none are needed.
-    const worker = new Worker(workerFile(), { workerData: { vigilSqliteWriter: true, options }, execArgv: [] });
+    const worker = new Worker(workerFile(), {
+      workerData: { vigilSqliteWriter: true, options },
+      execArgv: [],
+      // Rows arrive as copies and live until their group commits: a young generation large enough for
+      // a few groups lets them die there instead of being promoted and collected again.
+      resourceLimits: { maxYoungGenerationSizeMb: 48 },
+    });
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         worker.off('message', onReady);
@@ -120,7 +126,8 @@ export class SqliteWriter {
         this.stats.rows += m.rows;
         if (m.rows > this.stats.largestGroupRows) this.stats.largestGroupRows = m.rows;
         return;
-      default:
+      case 'ready': // handled by start()
+      case 'closed': // the exit event follows
         return;
     }
   }
