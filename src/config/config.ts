@@ -213,7 +213,7 @@ export function loadConfig(
   // sinks and flood control
   let sinks: SinksConfig | undefined;
   try {
-    sinks = parseSinksConfig({ sinks: top.sinks, flood_control: top.flood_control }, '');
+    sinks = parseSinksConfig({ sinks: top.sinks, flood_control: top.flood_control }, '', env);
   } catch (e) {
     if (e instanceof SinksConfigError) r.issues.push(...e.issues);
     else throw e;

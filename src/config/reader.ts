@@ -30,6 +30,33 @@ const UNIT_BYTES: Record<string, number> = {
   TiB: 1024 ** 4,
 };
 
+const ENV_REF_RE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{[^}]*\}?/g;
+
+/**
+ * Replaces `${NAME}` with the environment variable NAME (so secrets stay out of config files);
+ * `$${` stands for a literal `${`. Returns the names that are not set, or that are malformed, instead
+ * of a value when any is.
+ */
+export function expandEnvRefs(
+  s: string,
+  env: NodeJS.ProcessEnv,
+): { value: string; problems?: undefined } | { value?: undefined; problems: string[] } {
+  const problems: string[] = [];
+  const value = s.replace(ENV_REF_RE, (ref: string, name: string | undefined) => {
+    if (ref === '$${') return '${';
+    if (name === undefined) {
+      problems.push(
+        `${JSON.stringify(ref)} is not a variable reference (use \${NAME}, or $\${ for a literal \${)`,
+      );
+      return '';
+    }
+    const v = env[name];
+    if (v === undefined) problems.push(`environment variable ${name} is not set`);
+    return v ?? '';
+  });
+  return problems.length > 0 ? { problems } : { value };
+}
+
 /** Parses `500ms`, `10s`, `5m`, `1h`, `30d` (or a number of seconds) into ms; undefined when invalid. */
 export function parseDurationMs(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? Math.round(v * 1000) : undefined;

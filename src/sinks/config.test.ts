@@ -139,6 +139,52 @@ describe('parseSinksConfig', () => {
     expect(issues).toHaveLength(12);
   });
 
+  it('expands ${NAME} in URLs and header values from the environment, and names what is missing', () => {
+    const env = { SIDEKICK_TOKEN: 's3cret', SIDEKICK_HOST: 'sidekick.falco' };
+    const c = parseSinksConfig(
+      {
+        sinks: [
+          {
+            type: 'webhook',
+            url: 'http://${SIDEKICK_HOST}:2801/',
+            headers: { Authorization: 'Bearer ${SIDEKICK_TOKEN}', 'X-Literal': 'cost $${price}' },
+          },
+        ],
+      },
+      '',
+      env,
+    );
+    expect(c.sinks[0]).toMatchObject({
+      url: 'http://sidekick.falco:2801/',
+      headers: { Authorization: 'Bearer s3cret', 'X-Literal': 'cost ${price}' },
+    });
+    let issues: string[] = [];
+    try {
+      parseSinksConfig(
+        {
+          sinks: [
+            {
+              type: 'webhook',
+              url: 'http://h/',
+              headers: { Authorization: 'Bearer ${NOPE}', 'X-Bad': '${1x}' },
+            },
+            { type: 'alertmanager', url: 'http://${AM_HOST}:9093' },
+          ],
+        },
+        '',
+        env,
+      );
+    } catch (err) {
+      if (!(err instanceof SinksConfigError)) throw err;
+      issues = err.issues;
+    }
+    expect(issues).toEqual([
+      'sinks[0].headers.Authorization: environment variable NOPE is not set',
+      'sinks[0].headers.X-Bad: "${1x}" is not a variable reference (use ${NAME}, or $${ for a literal ${)',
+      'sinks[1].url: environment variable AM_HOST is not set',
+    ]);
+  });
+
   it('rejects duplicate names and non-list sinks', () => {
     expect(
       issuesOf({
@@ -189,7 +235,8 @@ describe('docs/sinks.md', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(7);
     const kinds = new Set<string>();
     for (const block of blocks) {
-      const c = parseSinksConfig(parse(block), '');
+      // The examples' ${…} references, as a deployment would set them.
+      const c = parseSinksConfig(parse(block), '', { SIDEKICK_TOKEN: 't0k3n' });
       for (const s of c.sinks) kinds.add(s.type);
     }
     expect([...kinds].sort()).toEqual(['alertmanager', 'file', 'program', 'stdout', 'store', 'webhook']);

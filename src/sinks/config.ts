@@ -9,7 +9,7 @@
 import type { TimeFormat } from '../engine/output/alert-format.js';
 import type { AlertFormat } from './lines.js';
 import type { RetryPolicy } from './sink.js';
-import { ConfigReader, isObject, joinPath } from '../config/reader.js';
+import { ConfigReader, expandEnvRefs, isObject, joinPath } from '../config/reader.js';
 
 export type SinkKind = 'stdout' | 'file' | 'webhook' | 'alertmanager' | 'program' | 'store';
 
@@ -195,10 +195,23 @@ function defaultSinks(): unknown[] {
 
 const join = joinPath;
 
-/** The generic reader plus what sink settings add: URLs and retry policies. */
+/** The generic reader plus what sink settings add: URLs, headers and retry policies. */
 class Reader extends ConfigReader {
+  constructor(private readonly env: NodeJS.ProcessEnv) {
+    super();
+  }
+
+  /** `s` with `${NAME}` references expanded from the environment; undefined (reported) when one fails. */
+  expand(s: string, path: string): string | undefined {
+    const x = expandEnvRefs(s, this.env);
+    if (x.problems) return this.fail(path, x.problems.join('; '));
+    return x.value;
+  }
+
   url(v: unknown, path: string): string | undefined {
-    const s = this.string(v, path, true);
+    const raw = this.string(v, path, true);
+    if (raw === undefined) return undefined;
+    const s = this.expand(raw, path);
     if (s === undefined) return undefined;
     let u: URL;
     try {
@@ -208,6 +221,17 @@ class Reader extends ConfigReader {
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return this.fail(path, 'must be an http(s) URL');
     return s;
+  }
+
+  /** Header names and values; values may reference the environment (`Bearer ${TOKEN}`). */
+  headers(v: unknown, path: string): Record<string, string> {
+    const map = this.stringMap(v, path) ?? {};
+    const out: Record<string, string> = {};
+    for (const [k, raw] of Object.entries(map)) {
+      const value = this.expand(raw, join(path, k));
+      if (value !== undefined) out[k] = value;
+    }
+    return out;
   }
 
   retry(v: unknown, path: string, defaults: RetryPolicy): RetryPolicy {
@@ -250,7 +274,7 @@ function readSink(r: Reader, raw: unknown, path: string, index: number): SinkCon
     r.oneOf(raw.time_format, join(path, 'time_format'), ['clock', 'iso8601'] as const) ?? 'clock';
   const http = (): HttpSinkConfig => ({
     url: r.url(raw.url, join(path, 'url')) ?? '',
-    headers: r.stringMap(raw.headers, join(path, 'headers')) ?? {},
+    headers: r.headers(raw.headers, join(path, 'headers')),
     insecureSkipVerify: r.boolean(raw.insecure_skip_verify, join(path, 'insecure_skip_verify')) ?? false,
     timeoutMs: r.duration(raw.timeout, join(path, 'timeout'), 1) ?? 10_000,
   });
@@ -359,18 +383,23 @@ function readFlood(r: Reader, raw: unknown, path: string): FloodControlConfig {
 
 /** Flood-control defaults: on, 60 s window, keyed by rule + process name / container id. */
 export function defaultFloodControlConfig(): FloodControlConfig {
-  return readFlood(new Reader(), undefined, 'flood_control');
+  return readFlood(new Reader(process.env), undefined, 'flood_control');
 }
 
 /**
  * Validates the `sinks` and `flood_control` keys of `value` (other keys are the caller's) and fills in
  * defaults. `where` is the path of `value` in the config, prefixed to every message (`''` at the top).
- * Without a `sinks` key there is one stdout sink; `sinks: []` means none.
+ * Without a `sinks` key there is one stdout sink; `sinks: []` means none. `${NAME}` in sink URLs and
+ * header values is replaced by the variable NAME of `env`.
  *
  * @throws SinksConfigError listing every mistake.
  */
-export function parseSinksConfig(value: unknown, where: string): SinksConfig {
-  const r = new Reader();
+export function parseSinksConfig(
+  value: unknown,
+  where: string,
+  env: NodeJS.ProcessEnv = process.env,
+): SinksConfig {
+  const r = new Reader(env);
   let rawSinks: unknown = defaultSinks();
   let rawFlood: unknown = undefined;
   if (value !== undefined && value !== null) {
