@@ -3,28 +3,32 @@
  * figures): `vigil-workload storm N FILE` makes N openat+close pairs and reports its own time,
  *   (a) with nothing attached;
  *   (b) with bpftrace printing every openat (the usual quick answer, for reference);
- *   (c) with Vigil's probe capturing what the state engine needs (openat and close included) and
- *       this process decoding every event through the scap decoder;
- *   (d) the same probe with the loader's output thrown away (kernel-side cost alone).
- * Rounds interleave the conditions so background load hits them alike; medians are reported.
+ *   (c) with Vigil's probe capturing what the state engine needs plus execveat, connect and ptrace
+ *       (`captureSetFor`, the detector's default: openat captured, close not) and this process
+ *       decoding every event through the scap decoder;
+ *   (d) the same probe with the loader's output thrown away (kernel-side cost alone);
+ *   (c') and (d') the same with close captured too (`keepClose`), as before close elision.
+ * Rounds interleave the conditions (the order of the with/without-close pairs alternates) so
+ * background load hits them alike; medians are reported.
  *
- * Needs root and `scripts/build-bpf.sh`; (b) needs Debian's bpftrace. Run with
- * `npm run build && node dist/bench/ebpf-overhead.js [pairs] [rounds]`.
+ * Needs root and `scripts/build-bpf.sh`; (b) needs Debian's bpftrace (`--no-bpftrace` skips it).
+ * Run with `npm run build && node dist/bench/ebpf-overhead.js [pairs] [rounds] [--no-bpftrace]`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STATE_SYSCALLS } from '../src/capture/sources/ebpf/parse.js';
+import { captureSetFor } from '../src/capture/sources/ebpf/parse.js';
 import { BpfSource } from '../src/capture/sources/ebpf/source.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const build = join(root, 'native', 'bpf', 'build');
 const loader = join(build, 'vigil-capture');
 const workload = join(build, 'vigil-workload');
-const pairs = Number(process.argv[2] ?? 1_000_000);
-const rounds = Number(process.argv[3] ?? 5);
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const pairs = Number(positional[0] ?? 1_000_000);
+const rounds = Number(positional[1] ?? 5);
 
 if (!existsSync(loader) || !existsSync(workload)) {
   console.error(`bench: ${loader} is not built: run scripts/build-bpf.sh`);
@@ -34,7 +38,8 @@ if (process.getuid?.() !== 0) {
   console.error('bench: loading eBPF programs needs root');
   process.exit(1);
 }
-const haveBpftrace = spawnSync('bpftrace', ['--version']).status === 0;
+const haveBpftrace =
+  !process.argv.includes('--no-bpftrace') && spawnSync('bpftrace', ['--version']).status === 0;
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
 const file = join(dir, 'storm.txt');
@@ -89,12 +94,14 @@ interface ProbeRun {
   consumerNsPerEvent: number;
 }
 
-const captureSet = [...new Set([...STATE_SYSCALLS, 'execveat', 'connect', 'ptrace'])];
+const RULE_TYPES = ['execveat', 'connect', 'ptrace'];
 
-async function withProbe(decode: boolean): Promise<ProbeRun> {
+async function withProbe(decode: boolean, keepClose: boolean): Promise<ProbeRun> {
+  const set = captureSetFor(RULE_TYPES, { keepClose });
   const source = new BpfSource({
     loaderPath: loader,
-    syscalls: captureSet,
+    syscalls: set.syscalls,
+    successOnly: set.successOnly,
     ...(decode ? {} : { outputPath: '/dev/null' }),
   });
   await source.start();
@@ -132,20 +139,32 @@ const base: Pair[] = [];
 const bpftrace: Pair[] = [];
 const probe: Pair[] = [];
 const probeRaw: Pair[] = [];
+const probeClose: Pair[] = [];
+const probeCloseRaw: Pair[] = [];
 const consumer: number[] = [];
+const consumerClose: number[] = [];
 let decodedEvents = 0;
+let decodedEventsClose = 0;
 let drops = 0;
+const load0 = loadavg();
 for (let r = 0; r < rounds; r++) {
   base.push(await storm());
   if (haveBpftrace) bpftrace.push(await withBpftrace());
-  const p = await withProbe(true);
-  probe.push(p.pair);
-  consumer.push(p.consumerNsPerEvent);
-  decodedEvents += p.events;
-  drops += p.drops;
-  probeRaw.push((await withProbe(false)).pair);
-  console.error(`round ${r + 1}/${rounds} done`);
+  for (const keepClose of r % 2 === 0 ? [false, true] : [true, false]) {
+    const p = await withProbe(true, keepClose);
+    (keepClose ? probeClose : probe).push(p.pair);
+    (keepClose ? consumerClose : consumer).push(p.consumerNsPerEvent);
+    if (keepClose) decodedEventsClose += p.events;
+    else decodedEvents += p.events;
+    drops += p.drops;
+    const raw = await withProbe(false, keepClose);
+    (keepClose ? probeCloseRaw : probeRaw).push(raw.pair);
+    drops += raw.drops;
+  }
+  base.push(await storm());
+  console.error(`round ${r + 1}/${rounds} done (load average ${loadavg()[0]?.toFixed(1)})`);
 }
+const load1 = loadavg();
 rmSync(dir, { recursive: true, force: true });
 
 const wall = (xs: Pair[]): number => median(xs.map((x) => x.wall));
@@ -154,15 +173,29 @@ const row = (name: string, xs: Pair[]): string =>
   xs.length
     ? `${name.padEnd(44)} ${wall(xs).toFixed(0).padStart(6)} ns  ${(wall(xs) / wall(base)).toFixed(2)}x   ${cpu(xs).toFixed(0).padStart(6)} ns  ${(cpu(xs) / cpu(base)).toFixed(2)}x`
     : `${name.padEnd(44)} (bpftrace not installed)`;
+const la = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' ');
 console.log(`openat+close storm, ${pairs} pairs, ${rounds} interleaved rounds; medians per pair`);
+console.log(`load average at start ${la(load0)}, at end ${la(load1)}`);
 console.log(`${''.padEnd(44)} ${'wall'.padStart(9)}           ${'storm CPU'.padStart(9)}`);
 console.log(row('no tracing', base));
 console.log(row('bpftrace printing every openat', bpftrace));
 console.log(row('vigil probe + Node consumer decoding events', probe));
 console.log(row('vigil probe, output discarded', probeRaw));
-console.log(`consumer (this process) CPU per decoded event: ${median(consumer).toFixed(0)} ns`);
-console.log(`decoded ${decodedEvents} events in the consumer runs, ${drops} dropped`);
+console.log(row('  same, close captured: probe + consumer', probeClose));
+console.log(row('  same, close captured: output discarded', probeCloseRaw));
+console.log(
+  `storm CPU overhead per pair (median minus no tracing): without close ${(cpu(probe) - cpu(base)).toFixed(0)} ns` +
+    ` (probe alone ${(cpu(probeRaw) - cpu(base)).toFixed(0)} ns), with close ${(cpu(probeClose) - cpu(base)).toFixed(0)} ns` +
+    ` (probe alone ${(cpu(probeCloseRaw) - cpu(base)).toFixed(0)} ns)`,
+);
+console.log(
+  `consumer (this process) CPU per decoded event: ${median(consumer).toFixed(0)} ns without close, ${median(consumerClose).toFixed(0)} ns with close`,
+);
+console.log(
+  `decoded ${decodedEvents} events without close and ${decodedEventsClose} with close in the consumer runs, ${drops} dropped in all runs`,
+);
 console.log(`BENCH ebpf_overhead_probe_decode_wall ${(wall(probe) / wall(base)).toFixed(3)} x`);
 console.log(`BENCH ebpf_overhead_probe_decode_cpu ${(cpu(probe) / cpu(base)).toFixed(3)} x`);
+console.log(`BENCH ebpf_overhead_probe_decode_cpu_with_close ${(cpu(probeClose) / cpu(base)).toFixed(3)} x`);
 if (bpftrace.length)
   console.log(`BENCH ebpf_overhead_bpftrace_wall ${(wall(bpftrace) / wall(base)).toFixed(3)} x`);

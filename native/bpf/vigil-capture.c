@@ -61,6 +61,21 @@ static const struct syscall_entry SYSCALLS[] = {
 	{"dup", SYS_dup, "x_dup", PPME_SYSCALL_DUP_1_X, 2, NEED_NONE},
 	{"dup2", SYS_dup2, "x_dup2", PPME_SYSCALL_DUP2_X, 3, NEED_NONE},
 	{"dup3", SYS_dup3, "x_dup3", PPME_SYSCALL_DUP3_X, 4, NEED_NONE},
+	{"fcntl", SYS_fcntl, "x_fcntl", PPME_SYSCALL_FCNTL_X, 4, NEED_NONE},
+	{"pipe", SYS_pipe, "x_pipe", PPME_SYSCALL_PIPE_X, 4, NEED_NONE},
+	{"pipe2", SYS_pipe2, "x_pipe2", PPME_SYSCALL_PIPE2_X, 5, NEED_NONE},
+	{"eventfd", SYS_eventfd, "x_eventfd", PPME_SYSCALL_EVENTFD_X, 3, NEED_NONE},
+	{"eventfd2", SYS_eventfd2, "x_eventfd2", PPME_SYSCALL_EVENTFD2_X, 3, NEED_NONE},
+	{"signalfd", SYS_signalfd, "x_signalfd", PPME_SYSCALL_SIGNALFD_X, 4, NEED_NONE},
+	{"signalfd4", SYS_signalfd4, "x_signalfd4", PPME_SYSCALL_SIGNALFD4_X, 4, NEED_NONE},
+	{"timerfd_create", SYS_timerfd_create, "x_timerfd_create", PPME_SYSCALL_TIMERFD_CREATE_X, 3, NEED_NONE},
+	{"inotify_init", SYS_inotify_init, "x_inotify_init", PPME_SYSCALL_INOTIFY_INIT_X, 2, NEED_NONE},
+	{"inotify_init1", SYS_inotify_init1, "x_inotify_init1", PPME_SYSCALL_INOTIFY_INIT1_X, 2, NEED_NONE},
+	{"epoll_create", SYS_epoll_create, "x_epoll_create", PPME_SYSCALL_EPOLL_CREATE_X, 2, NEED_NONE},
+	{"epoll_create1", SYS_epoll_create1, "x_epoll_create1", PPME_SYSCALL_EPOLL_CREATE1_X, 2, NEED_NONE},
+	{"pidfd_open", SYS_pidfd_open, "x_pidfd_open", PPME_SYSCALL_PIDFD_OPEN_X, 3, NEED_NONE},
+	{"chdir", SYS_chdir, "x_chdir", PPME_SYSCALL_CHDIR_X, 2, NEED_NONE},
+	{"fchdir", SYS_fchdir, "x_fchdir", PPME_SYSCALL_FCHDIR_X, 2, NEED_NONE},
 	{"unlink", SYS_unlink, "x_unlink", PPME_SYSCALL_UNLINK_2_X, 2, NEED_NONE},
 	{"unlinkat", SYS_unlinkat, "x_unlinkat", PPME_SYSCALL_UNLINKAT_2_X, 4, NEED_NONE},
 	{"rmdir", SYS_rmdir, "x_rmdir", PPME_SYSCALL_RMDIR_2_X, 2, NEED_NONE},
@@ -80,6 +95,7 @@ static const struct syscall_entry SYSCALLS[] = {
 	{"umount2", SYS_umount2, "x_umount2", PPME_SYSCALL_UMOUNT2_X, 3, NEED_NONE},
 	{"memfd_create", SYS_memfd_create, "x_memfd_create", PPME_SYSCALL_MEMFD_CREATE_X, 3, NEED_NONE},
 	{"socket", SYS_socket, "x_socket", PPME_SOCKET_SOCKET_X, 5, NEED_NONE},
+	{"socketpair", SYS_socketpair, "x_socketpair", PPME_SOCKET_SOCKETPAIR_X, 8, NEED_NONE},
 	{"bind", SYS_bind, "x_bind", PPME_SOCKET_BIND_X, 3, NEED_NONE},
 	{"connect", SYS_connect, "x_connect", PPME_SOCKET_CONNECT_X, 4, NEED_NONE},
 	{"listen", SYS_listen, "x_listen", PPME_SOCKET_LISTEN_X, 3, NEED_NONE},
@@ -107,9 +123,14 @@ static const struct syscall_entry SYSCALLS[] = {
 };
 #define NSYSCALLS (sizeof(SYSCALLS) / sizeof(SYSCALLS[0]))
 
-/* Syscalls whose failed calls change no process or fd state: --success-only may name these. */
-static const char *const SUCCESS_ONLY_OK[] = {"open", "openat", "openat2", "creat", "close", "dup",
-					      "dup2", "dup3", "socket", "accept", "accept4"};
+/* Syscalls whose failed calls change no process or fd state: --success-only may name these. For
+ * fcntl it also drops the commands that make no fd (all but F_DUPFD and F_DUPFD_CLOEXEC). */
+static const char *const SUCCESS_ONLY_OK[] = {
+	"open",      "openat",         "openat2",      "creat",         "close",         "dup",
+	"dup2",      "dup3",           "fcntl",        "pipe",          "pipe2",         "eventfd",
+	"eventfd2",  "signalfd",       "signalfd4",    "timerfd_create", "inotify_init", "inotify_init1",
+	"epoll_create", "epoll_create1", "memfd_create", "pidfd_open",  "chdir",         "fchdir",
+	"socket",    "socketpair",     "accept",       "accept4"};
 
 /* Stage programs and their slots in the `stages` prog array (must match vigil.bpf.c). */
 static const struct {

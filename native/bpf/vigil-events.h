@@ -19,11 +19,20 @@
 #define PPME_SOCKET_CONNECT_X 23
 #define PPME_SOCKET_LISTEN_X 25
 #define PPME_SOCKET_SENDTO_X 31
+#define PPME_SOCKET_SOCKETPAIR_X 43
 #define PPME_SOCKET_SENDMSG_X 49
 #define PPME_SYSCALL_CREAT_X 59
+#define PPME_SYSCALL_PIPE_X 61
+#define PPME_SYSCALL_EVENTFD_X 63
+#define PPME_SYSCALL_CHDIR_X 95
+#define PPME_SYSCALL_FCHDIR_X 97
+#define PPME_SYSCALL_SIGNALFD_X 127
 #define PPME_SYSCALL_KILL_X 129
 #define PPME_SYSCALL_TKILL_X 131
 #define PPME_SYSCALL_TGKILL_X 133
+#define PPME_SYSCALL_TIMERFD_CREATE_X 137
+#define PPME_SYSCALL_INOTIFY_INIT_X 139
+#define PPME_SYSCALL_FCNTL_X 151
 #define PPME_SYSCALL_PTRACE_X 169
 #define PPME_SYSCALL_RENAME_X 175
 #define PPME_SYSCALL_RENAMEAT_X 177
@@ -58,17 +67,25 @@
 #define PPME_SYSCALL_DUP2_X 363
 #define PPME_SYSCALL_DUP3_X 365
 #define PPME_SYSCALL_DUP_1_X 367
+#define PPME_SYSCALL_EPOLL_CREATE_X 375
+#define PPME_SYSCALL_EPOLL_CREATE1_X 377
 #define PPME_SOCKET_ACCEPT4_6_X 389
 #define PPME_SYSCALL_UMOUNT2_X 391
+#define PPME_SYSCALL_PIPE2_X 393
+#define PPME_SYSCALL_INOTIFY_INIT1_X 395
+#define PPME_SYSCALL_EVENTFD2_X 397
+#define PPME_SYSCALL_SIGNALFD4_X 399
 #define PPME_SYSCALL_MEMFD_CREATE_X 405
+#define PPME_SYSCALL_PIDFD_OPEN_X 409
 #define PPME_SYSCALL_INIT_MODULE_X 411
 #define PPME_SYSCALL_FINIT_MODULE_X 413
 
 /* Syscall numbers are indexes into the probe's tables; x86_64 has fewer than 512. */
 #define VIGIL_MAX_SYSCALLS 512
 
-/* Values of the probe's interesting_syscalls filter: every exit, or successful exits only (for
- * syscalls only the state engine needs, whose failures change no state). */
+/* Values of the probe's interesting_syscalls filter: every exit, or only the exits that change
+ * process or fd state (for syscalls only the state engine needs): successful calls, and for fcntl
+ * only the commands that make an fd (F_DUPFD, F_DUPFD_CLOEXEC). */
 #define VIGIL_FILTER_ALL 1
 #define VIGIL_FILTER_SUCCESS_ONLY 2
 

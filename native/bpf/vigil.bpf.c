@@ -72,6 +72,7 @@ const volatile __u32 snaplen = 80;
 #define NR_OPENAT 257   /* x86_64 */
 #define NR_EXECVE 59    /* x86_64 */
 #define NR_EXECVEAT 322 /* x86_64 */
+#define NR_FCNTL 72     /* x86_64 */
 #define PF_KTHREAD 0x00200000
 #define FMODE_CREATED 0x100000
 #define RLIMIT_NOFILE 7
@@ -100,6 +101,7 @@ const volatile __u32 snaplen = 80;
 #define PPM_O_CLOEXEC (1 << 12)
 #define PPM_O_TMPFILE (1 << 13)
 #define PPM_O_F_CREATED (1 << 14)
+#define PPM_EPOLL_CLOEXEC (1 << 0)
 #define PPM_EXE_WRITABLE (1 << 0)
 #define PPM_EXE_FROM_MEMFD (1 << 2)
 #define PPM_PTRACE_IDX_UINT64 0
@@ -557,11 +559,17 @@ static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 }
 
 /* Writes the path of (dentry, vfsmount) as seen from the task's root, crossing mount points
- * (at most MAX_PATH_COMPONENTS steps; deeper paths lose their leading components). */
+ * (at most MAX_PATH_COMPONENTS steps; deeper paths lose their leading components).
+ *
+ * A dentry that is its own parent without being its mount's root belongs to no directory tree:
+ * the files of pseudo filesystems (a memfd's `memfd:NAME`, pipes, anonymous inodes). Like
+ * Falco's BPF drivers, the walk stops there; when nothing was collected before it (the file
+ * itself is such a dentry) its bare name is the path, without a leading slash: a process run
+ * from a memfd has the exe path `memfd:NAME`, as Falco reports it. */
 static __always_inline __u16 w_dentry_path(struct scratch *s, struct dentry *d, struct vfsmount *vmnt)
 {
 	__u64 *names = (__u64 *)&s->data[PATH_SLOTS];
-	for (int k = 0; k < MAX_PATH_COMPONENTS; k++)
+	for (int k = 0; k <= MAX_PATH_COMPONENTS; k++)
 		names[k] = 0;
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct dentry *root = BPF_CORE_READ(t, fs, root.dentry);
@@ -580,10 +588,13 @@ static __always_inline __u16 w_dentry_path(struct scratch *s, struct dentry *d, 
 			mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
 			continue;
 		}
-		names[k] = (__u64)BPF_CORE_READ(d, d_name.name);
 		struct dentry *up = BPF_CORE_READ(d, d_parent);
-		if (up == d)
+		if (up == d) {
+			/* Slot MAX_PATH_COMPONENTS keeps the pseudo file's own name (see above). */
+			names[MAX_PATH_COMPONENTS] = (__u64)BPF_CORE_READ(d, d_name.name);
 			break;
+		}
+		names[k] = (__u64)BPF_CORE_READ(d, d_name.name);
 		d = up;
 	}
 
@@ -597,8 +608,12 @@ static __always_inline __u16 w_dentry_path(struct scratch *s, struct dentry *d, 
 		if (w_kernel_str(s, (const void *)names[k], MAX_NAME))
 			s->pos -= 1; /* drop the NUL: the next '/' or the final NUL goes there */
 	}
-	if (s->pos == start)
+	if (s->pos == start) {
+		if (names[MAX_PATH_COMPONENTS] &&
+		    w_kernel_str(s, (const void *)names[MAX_PATH_COMPONENTS], MAX_NAME))
+			return s->pos - start;
 		W(s, char, '/');
+	}
 	W(s, char, '\0');
 	return s->pos - start;
 }
@@ -1164,6 +1179,266 @@ EXIT_PROG(x_dup3)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Other syscalls that make fds. The state engine needs them even when close is not captured: a */
+/* new fd overwrites whatever its number named before (see captureSetFor in parse.ts).          */
+
+#define L_F_DUPFD 0
+#define L_F_DUPFD_CLOEXEC 1030
+
+/* Linux fcntl commands to scap's PPM_FCNTL_* (x86_64 values; F_GETLK64 and friends are the
+ * plain ones on 64-bit). */
+static __always_inline __u8 fcntl_cmd_to_scap(unsigned long cmd)
+{
+	switch (cmd) {
+	case 0: return 1;     /* F_DUPFD */
+	case 1: return 2;     /* F_GETFD */
+	case 2: return 3;     /* F_SETFD */
+	case 3: return 4;     /* F_GETFL */
+	case 4: return 5;     /* F_SETFL */
+	case 5: return 6;     /* F_GETLK */
+	case 6: return 8;     /* F_SETLK */
+	case 7: return 9;     /* F_SETLKW */
+	case 8: return 10;    /* F_SETOWN */
+	case 9: return 12;    /* F_GETOWN */
+	case 10: return 13;   /* F_SETSIG */
+	case 11: return 15;   /* F_GETSIG */
+	case 15: return 21;   /* F_SETOWN_EX */
+	case 16: return 22;   /* F_GETOWN_EX */
+	case 36: return 30;   /* F_OFD_GETLK */
+	case 37: return 31;   /* F_OFD_SETLK */
+	case 38: return 32;   /* F_OFD_SETLKW */
+	case 1024: return 23; /* F_SETLEASE */
+	case 1025: return 24; /* F_GETLEASE */
+	case 1026: return 27; /* F_NOTIFY */
+	case 1029: return 25; /* F_CANCELLK */
+	case 1030: return 26; /* F_DUPFD_CLOEXEC */
+	case 1031: return 28; /* F_SETPIPE_SZ */
+	case 1032: return 29; /* F_GETPIPE_SZ */
+	default: return 0;    /* UNKNOWN */
+	}
+}
+
+EXIT_PROG(x_fcntl)
+{
+	unsigned long cmd = ARG1(regs);
+	/* fcntl is frequent (F_GETFL, F_SETFD...) and only its dup commands make an fd: when only the
+	 * state engine asked for it, the rest never leaves the kernel. */
+	if (cmd != L_F_DUPFD && cmd != L_F_DUPFD_CLOEXEC) {
+		__u32 id = NR_FCNTL;
+		__u8 *on = bpf_map_lookup_elem(&interesting_syscalls, &id);
+		if (!on || *on == VIGIL_FILTER_SUCCESS_ONLY)
+			return 0;
+	}
+	BEGIN(PPME_SYSCALL_FCNTL_X, 4);
+	p_s64(s, ret);
+	p_s64(s, IARG(ARG0(regs)));
+	p_u8(s, fcntl_cmd_to_scap(cmd));
+	p_u64(s, ARG2(regs));
+	ev_submit(s);
+	return 0;
+}
+
+/* O_CLOEXEC and O_NONBLOCK (and O_DIRECT for pipes) as scap file flags: the flags of pipe2,
+ * eventfd2, signalfd4 and inotify_init1 share the open flags' values. */
+static __always_inline __u32 fd_flags_to_scap(unsigned long f)
+{
+	__u32 r = 0;
+	if (f & L_O_CLOEXEC)
+		r |= PPM_O_CLOEXEC;
+	if (f & L_O_NONBLOCK)
+		r |= PPM_O_NONBLOCK;
+	if (f & L_O_DIRECT)
+		r |= PPM_O_DIRECT;
+	return r;
+}
+
+/* pipe and pipe2: res, fd1, fd2, ino (of the pipe). */
+static __always_inline void emit_pipe_common(struct scratch *s, struct pt_regs *regs, long ret)
+{
+	__s32 fds[2] = {-1, -1};
+	if (ret != 0 || bpf_probe_read_user(fds, sizeof(fds), (const void *)ARG0(regs))) {
+		fds[0] = -1;
+		fds[1] = -1;
+	}
+	__u32 dev = 0;
+	__u64 ino = 0;
+	if (ret == 0)
+		file_dev_ino(fd_file(fds[0]), &dev, &ino);
+	p_s64(s, ret);
+	p_s64(s, fds[0]);
+	p_s64(s, fds[1]);
+	p_u64(s, ino);
+}
+
+EXIT_PROG(x_pipe)
+{
+	BEGIN(PPME_SYSCALL_PIPE_X, 4);
+	emit_pipe_common(s, regs, ret);
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_pipe2)
+{
+	BEGIN(PPME_SYSCALL_PIPE2_X, 5);
+	emit_pipe_common(s, regs, ret);
+	p_u32(s, fd_flags_to_scap(ARG1(regs)));
+	ev_submit(s);
+	return 0;
+}
+
+/* res, fd1, fd2, source, peer, domain, type, proto; source and peer are the kernel addresses of
+ * the two unix sockets (what the state engine and Falco use to pair the ends). */
+EXIT_PROG(x_socketpair)
+{
+	BEGIN(PPME_SOCKET_SOCKETPAIR_X, 8);
+	__s32 fds[2] = {-1, -1};
+	if (ret != 0 || bpf_probe_read_user(fds, sizeof(fds), (const void *)ARG3(regs))) {
+		fds[0] = -1;
+		fds[1] = -1;
+	}
+	__u64 source = 0, peer = 0;
+	if (ret == 0 && ARG0(regs) == AF_UNIX) {
+		struct file *f = fd_file(fds[0]);
+		if (f) {
+			struct socket *sock = BPF_CORE_READ(f, private_data);
+			struct sock *sk = BPF_CORE_READ(sock, sk);
+			source = (__u64)sk;
+			peer = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
+		}
+	}
+	p_s64(s, ret);
+	p_s64(s, fds[0]);
+	p_s64(s, fds[1]);
+	p_u64(s, source);
+	p_u64(s, peer);
+	p_u32(s, ARG0(regs));
+	p_u32(s, ARG1(regs));
+	p_u32(s, ARG2(regs));
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_eventfd)
+{
+	BEGIN(PPME_SYSCALL_EVENTFD_X, 3);
+	p_s64(s, ret);
+	p_u64(s, (__u32)ARG0(regs));
+	p_u32(s, 0); /* eventfd has no flags */
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_eventfd2)
+{
+	BEGIN(PPME_SYSCALL_EVENTFD2_X, 3);
+	p_s64(s, ret);
+	p_u16(s, fd_flags_to_scap(ARG1(regs)));
+	p_u64(s, (__u32)ARG0(regs));
+	ev_submit(s);
+	return 0;
+}
+
+/* The first 32 signals of a user sigset (the event's mask is 32 bits wide). */
+static __always_inline __u32 user_sigmask(unsigned long ptr)
+{
+	__u32 mask = 0;
+	if (ptr)
+		bpf_probe_read_user(&mask, sizeof(mask), (const void *)ptr);
+	return mask;
+}
+
+EXIT_PROG(x_signalfd)
+{
+	BEGIN(PPME_SYSCALL_SIGNALFD_X, 4);
+	p_s64(s, ret);
+	p_s64(s, IARG(ARG0(regs)));
+	p_u32(s, user_sigmask(ARG1(regs)));
+	p_u8(s, 0); /* signalfd has no flags */
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_signalfd4)
+{
+	BEGIN(PPME_SYSCALL_SIGNALFD4_X, 4);
+	p_s64(s, ret);
+	p_u16(s, fd_flags_to_scap(ARG3(regs)));
+	p_s64(s, IARG(ARG0(regs)));
+	p_u32(s, user_sigmask(ARG1(regs)));
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_timerfd_create)
+{
+	BEGIN(PPME_SYSCALL_TIMERFD_CREATE_X, 3);
+	p_s64(s, ret);
+	p_u8(s, ARG0(regs));
+	p_u8(s, 0); /* TFD_* flags do not fit the event's 8-bit field */
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_inotify_init)
+{
+	BEGIN(PPME_SYSCALL_INOTIFY_INIT_X, 2);
+	p_s64(s, ret);
+	p_u8(s, 0); /* inotify_init has no flags */
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_inotify_init1)
+{
+	BEGIN(PPME_SYSCALL_INOTIFY_INIT1_X, 2);
+	p_s64(s, ret);
+	p_u16(s, fd_flags_to_scap(ARG0(regs)));
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_epoll_create)
+{
+	BEGIN(PPME_SYSCALL_EPOLL_CREATE_X, 2);
+	p_s64(s, ret);
+	p_s32(s, (__s32)ARG0(regs));
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_epoll_create1)
+{
+	BEGIN(PPME_SYSCALL_EPOLL_CREATE1_X, 2);
+	p_s64(s, ret);
+	p_u32(s, (ARG0(regs) & L_O_CLOEXEC) ? PPM_EPOLL_CLOEXEC : 0);
+	ev_submit(s);
+	return 0;
+}
+
+EXIT_PROG(x_pidfd_open)
+{
+	BEGIN(PPME_SYSCALL_PIDFD_OPEN_X, 3);
+	p_s64(s, ret);
+	p_s64(s, IARG(ARG0(regs)));
+	p_u32(s, (ARG1(regs) & L_O_NONBLOCK) ? 1 : 0); /* PIDFD_NONBLOCK */
+	ev_submit(s);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Working directory: relative paths of later calls resolve against it.                        */
+
+EXIT_PROG(x_fchdir)
+{
+	BEGIN(PPME_SYSCALL_FCHDIR_X, 2);
+	p_s64(s, ret);
+	p_s64(s, IARG(ARG0(regs)));
+	ev_submit(s);
+	return 0;
+}
+
 /* Events of the shape (res, path[, path]). */
 #define PATH1_PROG(name, code)                          \
 	EXIT_PROG(name)                                 \
@@ -1185,6 +1460,7 @@ EXIT_PROG(x_dup3)
 		return 0;                               \
 	}
 
+PATH1_PROG(x_chdir, PPME_SYSCALL_CHDIR_X)
 PATH1_PROG(x_unlink, PPME_SYSCALL_UNLINK_2_X)
 PATH1_PROG(x_rmdir, PPME_SYSCALL_RMDIR_2_X)
 PATH2_PROG(x_rename, PPME_SYSCALL_RENAME_X)

@@ -65,6 +65,12 @@ export interface DetectorOptions extends RuleSelection {
   ringbufMb?: number;
   /** Read every process's open fds at start (default true). */
   bootstrapFds?: boolean;
+  /**
+   * eBPF: capture close even when no rule names it (default false). Without close events closed
+   * fds stay in the state until their number is reused, the process execs or exits; see
+   * docs/drivers.md (close elision).
+   */
+  keepCloseEvents?: boolean;
   /** Looks up metadata of a container id seen in cgroups (name, image...). */
   containerResolver?: (id: string) => ContainerInfo | undefined;
   /** The command's stdio (default: inherited). */
@@ -162,7 +168,9 @@ export class Detector {
     this.engine = engine;
     this.opts = opts;
     this.hostname = opts.hostname ?? osHostname();
-    this.state = new StateEngine({ hostname: this.hostname });
+    // Each event is evaluated before the next one is processed and live chunks are never reused:
+    // parameters can be decoded when a rule reads them, not for every event.
+    this.state = new StateEngine({ hostname: this.hostname, lazyParams: true });
     this.counters = {
       driver: undefined,
       events: 0,
@@ -199,7 +207,7 @@ export class Detector {
     const info = this.ruleCounts();
     let start: DetectorStart;
     if (driver === 'ebpf') {
-      const set = captureSetFor(wanted ?? [], {});
+      const set = captureSetFor(wanted ?? [], { keepClose: this.opts.keepCloseEvents ?? false });
       if (wanted === null)
         messages.push('some rule matches every event type: capturing every syscall the probe decodes');
       const syscalls = wanted === null ? undefined : set.syscalls;
@@ -313,8 +321,12 @@ export class Detector {
   private onRawBatch(batch: RawEbpfEvent[]): void {
     const state = this.state;
     this.counters.events += batch.length;
-    for (let i = 0; i < batch.length; i++) {
-      const raw = batch[i]!;
+    // A batch holds a whole pipe read (hundreds of events): each event is let go once handled, so
+    // the young-generation collections that run meanwhile do not copy the ones already done.
+    const slots = batch as (RawEbpfEvent | undefined)[];
+    for (let i = 0; i < slots.length; i++) {
+      const raw = slots[i]!;
+      slots[i] = undefined;
       if (raw.ts <= this.skipUntil) continue; // seen by the previous probe during a switch
       if (raw.ts > this.lastTs) this.lastTs = raw.ts;
       const ev = state.processEvent(raw);
@@ -481,7 +493,7 @@ export class Detector {
     const cur = this.current;
     const wanted = next.engine.interestingEventTypes();
     if (cur?.kind === 'ebpf' && !this.stopping) {
-      const set = captureSetFor(wanted ?? [], {});
+      const set = captureSetFor(wanted ?? [], { keepClose: this.opts.keepCloseEvents ?? false });
       const want = wanted === null ? undefined : set.syscalls;
       const have = new Set(cur.syscalls);
       const missing = want === undefined ? cur.syscalls.length > 0 : want.some((s) => !have.has(s));

@@ -201,7 +201,9 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     if (wanted === null) {
       say('some rule matches every event type: capturing every syscall the probe decodes');
     } else {
-      const set = captureSetFor(wanted);
+      // A recording is read again later, by sysdig or other rules: it keeps close events, which the
+      // live detector can leave out (see docs/drivers.md).
+      const set = captureSetFor(wanted, { keepClose: true });
       syscalls = set.syscalls;
       if (set.unsupported.length)
         say(`the probe cannot capture these event types the rules use: ${set.unsupported.join(', ')}`);

@@ -257,6 +257,8 @@ export interface RunOptions extends RuleSelection {
   pids: number[];
   /** A command to run (and watch) until it exits. */
   command: string[];
+  /** Capture close calls even when no rule names them (see docs/drivers.md). */
+  keepClose?: boolean;
   timeFormat: TimeFormat;
   /** Write alerts to this file (appended) instead of stdout. */
   output?: string;
@@ -450,6 +452,7 @@ export async function runLive(o: RunOptions): Promise<number> {
       driver,
       ...(o.command.length ? { command: o.command } : {}),
       ...(o.pids.length ? { pids: o.pids } : {}),
+      ...(o.keepClose ? { keepCloseEvents: true } : {}),
       ...(o.ruleMatching ? { ruleMatching: o.ruleMatching } : {}),
       ...(o.minPriority !== undefined ? { minPriority: o.minPriority } : {}),
       ...(o.disableRules?.length ? { disableRules: o.disableRules } : {}),

@@ -33,6 +33,8 @@ export interface VigilConfig {
     enabled: boolean;
     driver: 'auto' | DriverName;
     ringbufMb: number;
+    /** Capture close calls even when no rule names them. */
+    keepClose: boolean;
     dropActions: ('log' | 'alert')[];
     dropAlertIntervalMs: number;
   };
@@ -142,7 +144,7 @@ export function loadConfig(
 
   // capture
   const capture = r.object(top.capture, 'capture') ?? {};
-  r.unknownKeys(capture, 'capture', ['enabled', 'driver', 'ringbuf_mb', 'drops']);
+  r.unknownKeys(capture, 'capture', ['enabled', 'driver', 'ringbuf_mb', 'keep_close', 'drops']);
   const drops = r.object(capture.drops, 'capture.drops') ?? {};
   r.unknownKeys(drops, 'capture.drops', ['actions', 'alert_interval']);
   const dropActions = r.stringList(drops.actions, 'capture.drops.actions') ?? ['log', 'alert'];
@@ -237,6 +239,7 @@ export function loadConfig(
       enabled: flags.capture ?? r.boolean(capture.enabled, 'capture.enabled') ?? true,
       driver: driver ?? 'auto',
       ringbufMb,
+      keepClose: r.boolean(capture.keep_close, 'capture.keep_close') ?? false,
       dropActions: dropActions.filter((a): a is 'log' | 'alert' => a === 'log' || a === 'alert'),
       dropAlertIntervalMs: r.duration(drops.alert_interval, 'capture.drops.alert_interval', 1000) ?? 30_000,
     },

@@ -197,6 +197,12 @@ export interface SyscallEvent {
   /** Return value (evt.res / evt.rawres) for exit events. */
   res?: number | bigint;
   params: EventParam[];
+  /**
+   * The first parameter named `name`, as `params` holds it. Sources that decode parameters lazily
+   * provide it so that a rule reading one parameter does not materialise all of them; without it,
+   * readers search `params`.
+   */
+  param?(name: string): EventParam | undefined;
   thread: ThreadInfo;
   /** The fd the event acts on (evt.fd / the opened fd), when any. */
   fd?: FdInfo;

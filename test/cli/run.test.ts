@@ -292,6 +292,8 @@ describe.skipIf(EBPF_SKIP !== undefined)('vigil run on eBPF', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/driver ebpf: as asked/);
     expect(r.stderr).toMatch(/capturing \d+ syscalls: .*openat/);
+    // No default rule names close: the state engine does without it (docs/drivers.md).
+    expect(/capturing \d+ syscalls: (.*)/.exec(r.stderr)![1]!.split(', ')).not.toContain('close');
     expect(r.stderr).toMatch(/bootstrap from \/proc: \d+ processes/);
     const m = /^ {2}rules +(\d+) loaded, (\d+) enabled$/m.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
@@ -313,6 +315,12 @@ describe.skipIf(EBPF_SKIP !== undefined)('vigil run on eBPF', () => {
     }
     expect(alert).toMatch(FALCO_TEXT);
     expect(summaryAlerts(r.stderr).get(SHADOW_RULE)).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('--keep-close captures close calls too', () => {
+    const r = runVigil(['run', '--driver', 'ebpf', '--keep-close', '--', 'true']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(/capturing \d+ syscalls: (.*)/.exec(r.stderr)?.[1]?.split(', ')).toContain('close');
   }, 60_000);
 
   it('SIGINT to a running `vigil run` (no command) prints the summary and exits 0; stats lines come periodically', async () => {

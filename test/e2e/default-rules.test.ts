@@ -577,19 +577,35 @@ describe.skipIf(SKIP !== undefined)(
 
       it('Proc Sys Written From Container: a network sysctl of the container network namespace', async () => {
         const m = live.mark();
-        // Not `sysctl -w`: busybox opens the path relative to /proc/sys after a chdir() the probe
-        // does not capture, so fd.name would be wrong (see docs/rules.md).
         expect((await priv.exec('echo 1 > /proc/sys/net/ipv4/ip_forward')).status).toBe(0);
+        const rule = 'Proc Sys Written From Container';
         const a = await live.waitFor(
           m,
-          'sysctl -w',
-          byRule('Proc Sys Written From Container', (x) => field(x, F.cid) === priv.shortId),
+          'echo > /proc/sys/...',
+          byRule(
+            rule,
+            (x) => field(x, F.cid) === priv.shortId && String(field(x, F.cmdline)).includes('echo 1'),
+          ),
         );
         expectIn(priv, a, {
           [F.name]: 'sh',
           [F.cmdline]: 'sh -c echo 1 > /proc/sys/net/ipv4/ip_forward',
           'fd.name': '/proc/sys/net/ipv4/ip_forward',
         });
+        // busybox sysctl opens the path relative to /proc/sys after a chdir(): the probe's chdir
+        // events keep proc.cwd, hence fd.name, right.
+        // From a shell: what runc starts directly counts as the runtime's own (see docs/rules.md).
+        const s = await priv.exec('sysctl -w net.ipv4.ip_forward=1');
+        expect(s.status, s.stderr).toBe(0);
+        const b = await live.waitFor(
+          m,
+          'busybox sysctl -w',
+          byRule(
+            rule,
+            (x) => field(x, F.cid) === priv.shortId && String(field(x, F.cmdline)).includes('sysctl'),
+          ),
+        );
+        expectIn(priv, b, { 'fd.name': '/proc/sys/net/ipv4/ip_forward' });
       });
 
       it('Mount Executed In Container: mount in an unprivileged container (refused) and a privileged one', async () => {
@@ -745,7 +761,8 @@ describe.skipIf(SKIP !== undefined)(
           'memfd on host',
           byRule(rule, (x) => field(x, F.cid) === 'host' && field(x, F.pname) === parentComm),
         );
-        expect(String(field(h, F.exepath))).toMatch(/^\/?memfd:vigil-e2e/);
+        // Falco's BPF drivers report a memfd's path without a leading slash.
+        expect(field(h, F.exepath)).toBe('memfd:vigil-e2e');
         expectHost(h, {});
         const c = await live.waitFor(
           m,
@@ -753,7 +770,7 @@ describe.skipIf(SKIP !== undefined)(
           byRule(rule, (x) => field(x, F.cid) === plain.shortId),
         );
         expectIn(plain, c, { [F.pname]: 'sh' });
-        expect(String(field(c, F.exepath))).toMatch(/^\/?memfd:vigil-e2e/);
+        expect(field(c, F.exepath)).toBe('memfd:vigil-e2e');
       });
     });
 

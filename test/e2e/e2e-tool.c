@@ -6,6 +6,13 @@
  *   finit_module FILE       finit_module(2) on FILE (a bogus module: the kernel refuses it)
  *   memfd_exec FILE ARG...  copy FILE into a memfd and execute it (fexecve) with ARG... as argv
  *   traceme                 PTRACE_TRACEME (the anti-debugging trick)
+ *   chdir_open DIR FILE     chdir(DIR), then open FILE relative to it
+ *   fchdir_open DIR FILE    open DIR, fchdir() to it, then open FILE relative to it
+ *   reuse_fd FILE           open and close FILE, make a pipe (which gets FILE's fd number), dup
+ *                           the pipe's read end
+ *   cloexec_exec A B        open A close-on-exec and B not, then exec itself as dup_fds on both
+ *   dup_fds FD...           dup() each FD (those closed by the exec fail with EBADF)
+ * Extra arguments are ignored: the tests add a marker to find their own processes.
  * Exit status 0 when the action was performed (even if the kernel refused the module).
  */
 #define _GNU_SOURCE
@@ -96,6 +103,70 @@ static int do_memfd(const char *file, char **argv) {
 	return 5;
 }
 
+static int do_chdir_open(const char *dir, const char *file, int by_fd) {
+	if (by_fd) {
+		int d = open(dir, O_RDONLY | O_DIRECTORY);
+		if (d < 0 || fchdir(d) != 0) {
+			perror("fchdir");
+			return 3;
+		}
+	} else if (chdir(dir) != 0) {
+		perror("chdir");
+		return 3;
+	}
+	int fd = open(file, O_RDONLY);
+	if (fd < 0) {
+		perror("open");
+		return 4;
+	}
+	close(fd);
+	return 0;
+}
+
+static int do_reuse_fd(const char *file) {
+	int fd = open(file, O_RDONLY);
+	if (fd < 0) {
+		perror("open");
+		return 3;
+	}
+	close(fd);
+	int p[2];
+	if (pipe(p) != 0) {
+		perror("pipe");
+		return 4;
+	}
+	int d = dup(p[0]);
+	printf("file=%d pipe=%d,%d dup=%d\n", fd, p[0], p[1], d);
+	return p[0] == fd ? 0 : 5;
+}
+
+static int do_cloexec_exec(const char *a, const char *b, char *marker) {
+	int fa = open(a, O_RDONLY | O_CLOEXEC);
+	int fb = open(b, O_RDONLY);
+	if (fa < 0 || fb < 0) {
+		perror("open");
+		return 3;
+	}
+	char sa[16], sb[16];
+	snprintf(sa, sizeof sa, "%d", fa);
+	snprintf(sb, sizeof sb, "%d", fb);
+	char *args[] = {"e2e-tool", "dup_fds", sa, sb, marker, NULL};
+	execv("/proc/self/exe", args);
+	perror("execv");
+	return 4;
+}
+
+static int do_dup_fds(int n, char **fds) {
+	for (int i = 0; i < n; i++) {
+		char *end = NULL;
+		long fd = strtol(fds[i], &end, 10);
+		if (*end) continue; /* the marker */
+		int d = dup((int)fd);
+		printf("dup(%ld)=%d errno=%d\n", fd, d, d < 0 ? errno : 0);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	if (argc >= 4 && strcmp(argv[1], "connect") == 0) return do_connect(argv[2], atoi(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "ptrace") == 0) return do_ptrace((pid_t)atoi(argv[2]));
@@ -106,6 +177,15 @@ int main(int argc, char **argv) {
 		return 0;
 	}
 	if (argc >= 4 && strcmp(argv[1], "memfd_exec") == 0) return do_memfd(argv[2], argv + 3);
-	fprintf(stderr, "usage: %s connect ADDR PORT | ptrace PID | finit_module FILE | memfd_exec FILE ARG... | traceme\n", argv[0]);
+	if (argc >= 4 && strcmp(argv[1], "chdir_open") == 0) return do_chdir_open(argv[2], argv[3], 0);
+	if (argc >= 4 && strcmp(argv[1], "fchdir_open") == 0) return do_chdir_open(argv[2], argv[3], 1);
+	if (argc >= 3 && strcmp(argv[1], "reuse_fd") == 0) return do_reuse_fd(argv[2]);
+	if (argc >= 4 && strcmp(argv[1], "cloexec_exec") == 0)
+		return do_cloexec_exec(argv[2], argv[3], argc >= 5 ? argv[4] : "");
+	if (argc >= 2 && strcmp(argv[1], "dup_fds") == 0) return do_dup_fds(argc - 2, argv + 2);
+	fprintf(stderr,
+		"usage: %s connect ADDR PORT | ptrace PID | finit_module FILE | memfd_exec FILE ARG... | traceme |\n"
+		"       chdir_open DIR FILE | fchdir_open DIR FILE | reuse_fd FILE | cloexec_exec A B | dup_fds FD...\n",
+		argv[0]);
 	return 2;
 }

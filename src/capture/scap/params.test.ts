@@ -1,9 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FdInfo } from '../../engine/event.js';
-import { PF, PT, eventInfo, flagTable, type ScapParamInfo } from './event-table.js';
+import { PF, PT, allEvents, eventInfo, flagTable, type ScapParamInfo } from './event-table.js';
 import {
   concatPaths,
+  decodeCString,
   decodeParam,
+  decodeRawParam,
   decodeTuple,
   errnoName,
   formatG,
@@ -188,5 +191,90 @@ describe('decodeTuple', () => {
       path: '/run/x.sock',
     });
     expect(decodeTuple(P.empty())).toBeUndefined();
+  });
+});
+
+describe('fast paths agree with the plain definitions', () => {
+  /** The definition: fold `.`, `..` and empty components of the joined path. */
+  const fold = (dir: string, path: string): string => {
+    const full = path.startsWith('/') ? path : `${dir.endsWith('/') ? dir : `${dir}/`}${path}`;
+    const out: string[] = [];
+    for (const part of full.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') out.pop();
+      else out.push(part);
+    }
+    return `/${out.join('/')}`;
+  };
+  const pathish = fc.string({ unit: fc.constantFrom('/', '.', 'a', 'b'), maxLength: 12 });
+
+  it('concatPaths keeps normal paths and folds the others', () => {
+    fc.assert(
+      fc.property(pathish, pathish, (dir, path) => concatPaths(dir, path) === fold(dir, path)),
+      {
+        numRuns: 5000,
+      },
+    );
+    expect(concatPaths('/', '/a/.b/..c')).toBe('/a/.b/..c');
+    expect(concatPaths('/x', 'a/')).toBe('/x/a');
+  });
+
+  it('decodeCString: ASCII, UTF-8, latin1 when invalid, cut at the first NUL', () => {
+    const reference = (b: Uint8Array): string => {
+      const end = b.indexOf(0);
+      const bytes = b.subarray(0, end < 0 ? b.length : end);
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        return new TextDecoder('latin1').decode(bytes);
+      }
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 24 }), (b) => decodeCString(b) === reference(b)),
+      { numRuns: 3000 },
+    );
+    expect(decodeCString(Uint8Array.of(0x68, 0xc3, 0xa9, 0, 0x41))).toBe('hé');
+  });
+
+  it('64-bit integers are numbers while exact, bigints beyond', () => {
+    const info = param('v', PT.INT64);
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (v) => {
+        const want = v >= -(2n ** 53n) && v < 2n ** 53n ? Number(v) : v;
+        return decodeParam(info, P.i64(v), ctx, 'x').raw === want;
+      }),
+      { numRuns: 3000 },
+    );
+    const u = param('v', PT.UINT64);
+    expect(decodeParam(u, P.u64(2n ** 53n - 1n), ctx, 'x').raw).toBe(2 ** 53 - 1);
+    expect(decodeParam(u, P.u64(2n ** 64n - 1n), ctx, 'x').raw).toBe(2n ** 64n - 1n);
+    expect(decodeParam(param('v', PT.INT32), P.u32(0xffffffff), ctx, 'x').raw).toBe(-1);
+    expect(decodeParam(param('v', PT.INT16), P.u16(0x8000), ctx, 'x').raw).toBe(-32768);
+    expect(decodeParam(param('v', PT.INT8), P.u8(0xff), ctx, 'x').raw).toBe(-1);
+  });
+
+  it('decodeRawParam gives the raw value decodeParam gives, for every parameter of the table', () => {
+    const params = allEvents().flatMap((e) => e.params.map((p) => ({ p, event: e.name })));
+    fc.assert(
+      fc.property(fc.constantFrom(...params), fc.uint8Array({ maxLength: 40 }), ({ p, event }, b) => {
+        let full: unknown;
+        let fullThrew = false;
+        try {
+          full = decodeParam(p, b, ctx, event).raw;
+        } catch {
+          fullThrew = true;
+        }
+        let raw: unknown;
+        let rawThrew = false;
+        try {
+          raw = decodeRawParam(p, b, event);
+        } catch {
+          rawThrew = true;
+        }
+        expect(rawThrew).toBe(fullThrew);
+        expect(raw).toEqual(full);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

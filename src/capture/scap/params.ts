@@ -34,23 +34,39 @@ export interface ScapParam extends EventParam {
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8');
 
+// Integer reads straight from the bytes: a DataView per read costs an allocation, and events
+// carry several integers each. The rare values that need a bigint fall back to a DataView.
+
+/** A view for the reads that throw on short input (a 3-byte integer), as before. */
+function dv(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Unsigned 32-bit little-endian read. */
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+}
+
+/** Signed 32-bit little-endian read. */
+function i32(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+}
+
 /** Signed 64-bit read, as a number when it fits exactly, else a bigint. */
 function readI64(b: Uint8Array, o: number): number | bigint {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const lo = dv.getUint32(o, true);
-  const hi = dv.getInt32(o + 4, true);
+  const lo = u32(b, o);
+  const hi = i32(b, o + 4);
   // hi * 2^32 + lo is exact while |hi| < 2^21 (53-bit mantissa).
   if (hi >= -0x200000 && hi < 0x200000) return hi * 0x100000000 + lo;
-  return dv.getBigInt64(o, true);
+  return dv(b).getBigInt64(o, true);
 }
 
 /** Unsigned 64-bit read, as a number when it fits exactly, else a bigint. */
 function readU64(b: Uint8Array, o: number): number | bigint {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const lo = dv.getUint32(o, true);
-  const hi = dv.getUint32(o + 4, true);
+  const lo = u32(b, o);
+  const hi = u32(b, o + 4);
   if (hi < 0x200000) return hi * 0x100000000 + lo;
-  return dv.getBigUint64(o, true);
+  return dv(b).getBigUint64(o, true);
 }
 
 /** Unsigned integer of the parameter's own width (drivers sometimes store fewer bytes than the type). */
@@ -59,32 +75,29 @@ function readUnsigned(b: Uint8Array): number | bigint {
     case 0:
       return 0;
     case 1:
-      return b[0] ?? 0;
+      return b[0]!;
     case 2:
-      return (b[0] ?? 0) | ((b[1] ?? 0) << 8);
+      return b[0]! | (b[1]! << 8);
     case 4:
-      return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+      return u32(b, 0);
     default:
-      return b.length >= 8
-        ? readU64(b, 0)
-        : new DataView(b.buffer, b.byteOffset, b.length).getUint32(0, true);
+      return b.length >= 8 ? readU64(b, 0) : b.length > 4 ? u32(b, 0) : dv(b).getUint32(0, true);
   }
 }
 
 /** Signed integer of the parameter's own width. */
 function readSigned(b: Uint8Array): number | bigint {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   switch (b.length) {
     case 0:
       return 0;
     case 1:
-      return dv.getInt8(0);
+      return (b[0]! << 24) >> 24;
     case 2:
-      return dv.getInt16(0, true);
+      return ((b[0]! | (b[1]! << 8)) << 16) >> 16;
     case 4:
-      return dv.getInt32(0, true);
+      return i32(b, 0);
     default:
-      return b.length >= 8 ? readI64(b, 0) : dv.getInt32(0, true);
+      return b.length >= 8 ? readI64(b, 0) : b.length > 4 ? i32(b, 0) : dv(b).getInt32(0, true);
   }
 }
 
@@ -95,24 +108,32 @@ function readFdLike(b: Uint8Array): number | bigint {
 
 /** NUL-terminated string (the terminator and anything after it dropped). UTF-8, latin1 if invalid. */
 export function decodeCString(b: Uint8Array): string {
-  let end = b.indexOf(0);
-  if (end < 0) end = b.length;
-  const bytes = b.subarray(0, end);
-  for (let i = 0; i < bytes.length; i++) {
-    if ((bytes[i] ?? 0) >= 0x80) {
-      try {
-        return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      } catch {
-        return latin1.decode(bytes);
-      }
-    }
+  // One pass finds the terminator and whether any byte is beyond ASCII.
+  const n = b.length;
+  let end = 0;
+  let ascii = true;
+  for (; end < n; end++) {
+    const c = b[end]!;
+    if (c === 0) break;
+    if (c >= 0x80) ascii = false;
   }
-  return latin1.decode(bytes);
+  if (end === 0) return '';
+  const bytes = b.subarray(0, end);
+  if (ascii) return latin1.decode(bytes);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return latin1.decode(bytes);
+  }
 }
 
 /** Characters libsinsp strips from names it prints (control characters). */
 function sanitize(s: string): string {
-  return /[\x00-\x1f\x7f]/.test(s) ? s.replace(/[\x00-\x1f\x7f]/g, '') : s;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return s.replace(/[\x00-\x1f\x7f]/g, '');
+  }
+  return s;
 }
 
 function isPrint(c: number): boolean {
@@ -612,6 +633,8 @@ function sockaddrText(b: Uint8Array): string {
 /** Joins a directory and a path the way libsinsp normalises them (`.`/`..` folded, `//` collapsed). */
 export function concatPaths(dir: string, path: string): string {
   const full = path.startsWith('/') ? path : `${dir.endsWith('/') ? dir : `${dir}/`}${path}`;
+  // Most paths are already normal: nothing to fold, keep the string.
+  if (isNormalPath(full)) return full;
   const out: string[] = [];
   for (const part of full.split('/')) {
     if (part === '' || part === '.') continue;
@@ -619,6 +642,28 @@ export function concatPaths(dir: string, path: string): string {
     else out.push(part);
   }
   return `/${out.join('/')}`;
+}
+
+/**
+ * True when `p` is what {@link concatPaths} would return for it: absolute, no empty, `.` or `..`
+ * component, no trailing slash (except `/` itself).
+ */
+function isNormalPath(p: string): boolean {
+  const n = p.length;
+  if (n === 0 || p.charCodeAt(0) !== 0x2f) return false;
+  if (n === 1) return true;
+  // Each component starts after a slash: check it is neither empty nor `.` nor `..`.
+  for (let i = 0; i < n; i++) {
+    if (p.charCodeAt(i) !== 0x2f) continue;
+    const a = i + 1 < n ? p.charCodeAt(i + 1) : 0x2f;
+    if (a === 0x2f) return false; // empty component (`//` or a trailing slash)
+    if (a === 0x2e) {
+      const b = i + 2 < n ? p.charCodeAt(i + 2) : 0x2f;
+      if (b === 0x2f) return false; // `.`
+      if (b === 0x2e && (i + 3 >= n || p.charCodeAt(i + 3) === 0x2f)) return false; // `..`
+    }
+  }
+  return true;
 }
 
 /** Dynamic (PT_DYN) parameters: the first byte selects the real type. Keyed by `event:param`. */
@@ -647,6 +692,67 @@ export function decodeParam(
   dirfdPath?: string,
 ): ScapParam {
   return decodeAs(info.name, info.type, info.fmt, info.table, bytes, ctx, eventName, dirfdPath);
+}
+
+/**
+ * The raw value {@link decodeParam} gives a parameter (`raw`), without rendering any text and
+ * without state: what rules comparing numbers and flags need, at a fraction of the cost.
+ */
+export function decodeRawParam(info: ScapParamInfo, bytes: Uint8Array, eventName: string): EventParam['raw'] {
+  return rawAs(info.name, info.type, bytes, eventName);
+}
+
+function rawAs(name: string, type: number, b: Uint8Array, eventName: string): EventParam['raw'] {
+  switch (type) {
+    case PT.INT8:
+    case PT.INT16:
+    case PT.INT32:
+    case PT.INT64:
+    case PT.ERRNO:
+      return readSigned(b);
+    case PT.UINT8:
+    case PT.UINT16:
+    case PT.UINT32:
+    case PT.UINT64:
+    case PT.PORT:
+    case PT.SIGSET:
+    case PT.BOOL:
+    case PT.RELTIME:
+    case PT.ABSTIME:
+      return readUnsigned(b);
+    case PT.FD:
+    case PT.PID:
+      return readFdLike(b);
+    case PT.UID:
+    case PT.GID:
+    case PT.SYSCALLID:
+    case PT.SIGTYPE:
+    case PT.FLAGS8:
+    case PT.FLAGS16:
+    case PT.FLAGS32:
+    case PT.MODE:
+    case PT.ENUMFLAGS8:
+    case PT.ENUMFLAGS16:
+    case PT.ENUMFLAGS32:
+      return Number(readUnsigned(b));
+    case PT.CHARBUF:
+    case PT.FSPATH:
+    case PT.FSRELPATH:
+      return decodeCString(b);
+    case PT.DOUBLE:
+      return b.length >= 8 ? new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true) : 0;
+    case PT.IPV4ADDR:
+      return b.length >= 4 ? ipv4Text(b, 0) : '';
+    case PT.IPV6ADDR:
+      return b.length >= 16 ? ipv6Text(b, 0) : '';
+    case PT.DYN: {
+      if (b.length === 0) return undefined;
+      return rawAs(name, dynType(eventName, name, b[0] ?? 0).type, b.subarray(1), eventName);
+    }
+    default:
+      // Byte buffers, socket addresses and tuples, fd lists, string arrays: a copy of the bytes.
+      return b.slice();
+  }
 }
 
 function param(name: string, raw: EventParam['raw'], rawText: string, resolved: string): ScapParam {

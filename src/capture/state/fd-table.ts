@@ -23,6 +23,29 @@ export interface FdState extends FdInfo {
    * socket has a role (connected, accepted, bound) or is raw, as libsinsp does; see {@link effectiveL4}.
    */
   proto?: FdInfo['l4proto'];
+  /**
+   * Close-on-exec, when the call that made the fd said (dup/dup2 clear it, dup3, fcntl
+   * F_DUPFD_CLOEXEC, socket, accept4, pipe2... set it from their flags). Unset: the open flags
+   * decide (PPM_O_CLOEXEC). See {@link closesOnExec}.
+   */
+  cloexec?: boolean;
+}
+
+/** PPM_O_CLOEXEC: the close-on-exec bit of scap open flags (and of the flags pipe2 & co. report). */
+export const PPM_O_CLOEXEC = 1 << 12;
+
+/** Whether the kernel closes this fd when its process execs. */
+export function closesOnExec(fd: FdState): boolean {
+  return fd.cloexec ?? ((fd.openFlags ?? 0) & PPM_O_CLOEXEC) !== 0;
+}
+
+/**
+ * Drops the close-on-exec fds of a process that has just exec'd: the kernel closed them without a
+ * close call, so no event would ever remove them (and with close events left out of the capture,
+ * this is what keeps an exec'd program's table to what it inherited).
+ */
+export function dropCloseOnExec(table: Map<number, FdState>): void {
+  for (const [num, fd] of table) if (closesOnExec(fd)) table.delete(num);
 }
 
 /** fd.l4proto: unconnected sockets report none (libsinsp's SCAP_L4_NA) unless raw or listening. */
@@ -135,6 +158,8 @@ export function fdFromEntry(e: ScapFdEntry): FdState {
       break;
   }
   if (typeof e.ino === 'number' && e.ino !== 0) fd.ino = e.ino;
+  // Process lists give the fd flags of every fd they read them for (/proc/<pid>/fdinfo).
+  if (e.openFlags !== undefined && (e.openFlags & PPM_O_CLOEXEC) !== 0) fd.cloexec = true;
   return fd;
 }
 

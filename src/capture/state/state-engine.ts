@@ -11,11 +11,20 @@
  * Feed it with `addThread`/`addFd`/`addUser`/`addGroup` (bootstrap) and `processEvent` (events).
  */
 import type { ContainerInfo, FdInfo, SyscallEvent, ThreadInfo } from '../../engine/event.js';
-import { EC, EF, categoryName, eventInfo, syscallInfo, type ScapEventInfo } from '../scap/event-table.js';
+import {
+  EC,
+  EF,
+  categoryName,
+  eventInfo,
+  syscallInfo,
+  type ScapEventInfo,
+  type ScapParamInfo,
+} from '../scap/event-table.js';
 import {
   concatPaths,
   decodeCString,
   decodeParam,
+  decodeRawParam,
   decodeSockAddr,
   decodeTuple,
   splitArgs,
@@ -33,8 +42,10 @@ import type {
 import { HOST_CONTAINER_ID } from './container-id.js';
 import {
   applyTuple,
+  dropCloseOnExec,
   effectiveL4,
   fdFromEntry,
+  PPM_O_CLOEXEC,
   snapshotFd,
   swapEnds,
   tupleName,
@@ -70,6 +81,15 @@ export interface StateEngineOptions {
    * captures. Default true; set false to see the events as stored.
    */
   mergeEnterParams?: boolean;
+  /**
+   * Decode and render an event's parameters (`params`, and `res`, which comes from them) when they
+   * are first read, not while the event is built: most rules read few parameters, or none. Default
+   * false. The texts are then rendered against the state as it is when they are read, so set it
+   * only when each event is read before the next one is processed (the live agent evaluates every
+   * event at once) and the parameter bytes stay valid (live eBPF chunks are never reused; the
+   * scap reader's views are).
+   */
+  lazyParams?: boolean;
   /** Cap on the process table (default 262144 threads). */
   maxThreads?: number;
   /** Hostname for SyscallEvent.hostname (the capture's machine info sets it). */
@@ -157,6 +177,9 @@ const E = {
   DUP2_X: 363,
   DUP3_X: 365,
   DUP_1_X: 367,
+  EPOLL_CREATE_X: 375,
+  EPOLL_CREATE1_X: 377,
+  ACCEPT4_6_X: 389,
   PIPE2_X: 393,
   INOTIFY_INIT1_X: 395,
   EVENTFD2_X: 397,
@@ -170,6 +193,28 @@ const EXECVE_EXITS = new Set([13, 155, 173, 215, 231, 283, 289, 293, 331]);
 const ACCEPT_EXITS = new Set([27, 57, 247, 249, 389]);
 /** Read/write exits whose socket tuple may name an unconnected fd. */
 const RW_EXITS = new Set([7, 9, 29, 31, 33, 35, 49, 53, 113, 115, 117, 119, 121, 123]);
+
+/** Exit kinds with their own parser, by event code: one array read per event instead of four set look-ups. */
+const KIND_CLONE = 1;
+const KIND_EXECVE = 2;
+const KIND_ACCEPT = 3;
+const KIND_RW = 4;
+const EXIT_KIND = (() => {
+  const k = new Uint8Array(1024);
+  for (const [set, kind] of [
+    [CLONE_EXITS, KIND_CLONE],
+    [EXECVE_EXITS, KIND_EXECVE],
+    [ACCEPT_EXITS, KIND_ACCEPT],
+    [RW_EXITS, KIND_RW],
+  ] as const)
+    for (const code of set) k[code] = kind;
+  return k;
+})();
+
+/** The exit kind of an event code (0: none of the above; codes beyond the array have none). */
+function exitKind(etype: number): number {
+  return etype < EXIT_KIND.length ? EXIT_KIND[etype]! : 0;
+}
 const RECV_TUPLE_PARAM: ReadonlyMap<number, number> = new Map([
   [35, 2],
   [53, 3],
@@ -182,45 +227,56 @@ function paramIndex(info: ScapEventInfo, name: string): number {
   return -1;
 }
 
-function dv(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+// Integers straight from the bytes (little-endian): a DataView per read would cost an allocation.
+
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+}
+
+function i32(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
 }
 
 /** Signed integer of the parameter's width (8 bytes for fds, pids, errnos). */
 function intParam(b: Uint8Array | undefined): number {
-  if (!b || b.length === 0) return 0;
-  const v = dv(b);
+  if (!b) return 0;
   switch (b.length) {
+    case 0:
+      return 0;
     case 1:
-      return v.getInt8(0);
+      return (b[0]! << 24) >> 24;
     case 2:
-      return v.getInt16(0, true);
+      return ((b[0]! | (b[1]! << 8)) << 16) >> 16;
     case 4:
-      return v.getInt32(0, true);
+      return i32(b, 0);
     default:
-      return b.length >= 8 ? Number(v.getBigInt64(0, true)) : v.getInt32(0, true);
+      // i32(hi) * 2^32 + u32(lo) rounds like Number() of the 64-bit value.
+      if (b.length >= 8) return i32(b, 4) * 0x100000000 + u32(b, 0);
+      return b.length > 4 ? i32(b, 0) : new DataView(b.buffer, b.byteOffset, b.byteLength).getInt32(0, true);
   }
 }
 
 /** Unsigned integer of the parameter's width. */
 function uintParam(b: Uint8Array | undefined): number {
-  if (!b || b.length === 0) return 0;
-  const v = dv(b);
+  if (!b) return 0;
   switch (b.length) {
+    case 0:
+      return 0;
     case 1:
-      return v.getUint8(0);
+      return b[0]!;
     case 2:
-      return v.getUint16(0, true);
+      return b[0]! | (b[1]! << 8);
     case 4:
-      return v.getUint32(0, true);
+      return u32(b, 0);
     default:
-      return b.length >= 8 ? Number(v.getBigUint64(0, true)) : v.getUint32(0, true);
+      if (b.length >= 8) return u32(b, 4) * 0x100000000 + u32(b, 0);
+      return b.length > 4 ? u32(b, 0) : new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0, true);
   }
 }
 
 function bigParam(b: Uint8Array | undefined): bigint | undefined {
   if (!b || b.length < 8) return undefined;
-  return dv(b).getBigUint64(0, true);
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0, true);
 }
 
 /** Container info from a container JSON metaevent (the container plugin's and libsinsp's format). */
@@ -336,6 +392,7 @@ export class StateEngine {
       enterEvents: options.enterEvents ?? false,
       internalEvents: options.internalEvents ?? false,
       mergeEnterParams: options.mergeEnterParams ?? true,
+      lazyParams: options.lazyParams ?? false,
     };
     this.hostname = options.hostname;
   }
@@ -476,7 +533,7 @@ export class StateEngine {
       return;
     }
     if (etype === E.CONTAINER_JSON_E || etype === E.CONTAINER_JSON_2_E) return;
-    const noCreate = CLONE_EXITS.has(etype) || etype === E.SCHEDSWITCH_6_E;
+    const noCreate = exitKind(etype) === KIND_CLONE || etype === E.SCHEDSWITCH_6_E;
     let t = this.table.get(raw.tid);
     if (!t && !noCreate && raw.tid >= 0) {
       t = this.table.addIncomplete(raw.tid);
@@ -595,12 +652,13 @@ export class StateEngine {
   }
 
   private parseExit(raw: RawSyscallEvent, info: ScapEventInfo, etype: number): void {
-    if (CLONE_EXITS.has(etype)) return this.parseClone(raw, info);
+    const kind = exitKind(etype);
+    if (kind === KIND_CLONE) return this.parseClone(raw, info);
     const t = this.tinfo;
     if (!t) return;
-    if (EXECVE_EXITS.has(etype)) return this.parseExecve(raw, info, etype);
-    if (ACCEPT_EXITS.has(etype)) return this.parseAccept(raw);
-    if (RW_EXITS.has(etype)) return this.parseReadWrite(raw, info, etype);
+    if (kind === KIND_EXECVE) return this.parseExecve(raw, info, etype);
+    if (kind === KIND_ACCEPT) return this.parseAccept(raw);
+    if (kind === KIND_RW) return this.parseReadWrite(raw, info, etype);
     const res = intParam(raw.params[0]);
     switch (etype) {
       case E.OPEN_X:
@@ -620,21 +678,25 @@ export class StateEngine {
         if (res >= 0 && this.fdinfo) this.pendingFdRemoval = { tinfo: t, fd: t.lastEventFd };
         return;
       case E.PIPE_X:
-      case E.PIPE2_X:
+      case E.PIPE2_X: {
         if (res < 0) return;
+        const cloexec = (uintParam(raw.params[4]) & PPM_O_CLOEXEC) !== 0; // pipe2's flags
         this.putFd(intParam(raw.params[1]), {
           num: 0,
           type: 'pipe',
           name: '',
           inode: uintParam(raw.params[3]),
+          cloexec,
         });
         this.putFd(intParam(raw.params[2]), {
           num: 0,
           type: 'pipe',
           name: '',
           inode: uintParam(raw.params[3]),
+          cloexec,
         });
         return;
+      }
       case E.SOCKETPAIR_X: {
         if (res < 0) return;
         const source = bigParam(raw.params[3]);
@@ -646,30 +708,44 @@ export class StateEngine {
         return;
       }
       case E.EVENTFD_X:
-      case E.EVENTFD2_X:
-        if (res >= 0) this.putFd(res, { num: 0, type: 'event', name: '' });
+      case E.EVENTFD2_X: {
+        const cloexec = etype === E.EVENTFD2_X && (uintParam(raw.params[1]) & PPM_O_CLOEXEC) !== 0;
+        if (res >= 0) this.putFd(res, { num: 0, type: 'event', name: '', cloexec });
         return;
+      }
       case E.SIGNALFD_X:
-      case E.SIGNALFD4_X:
-        if (res >= 0) this.putFd(res, { num: 0, type: 'signalfd', name: '' });
+      case E.SIGNALFD4_X: {
+        const cloexec = etype === E.SIGNALFD4_X && (uintParam(raw.params[1]) & PPM_O_CLOEXEC) !== 0;
+        if (res >= 0) this.putFd(res, { num: 0, type: 'signalfd', name: '', cloexec });
         return;
+      }
       case E.TIMERFD_CREATE_X:
         if (res >= 0) this.putFd(res, { num: 0, type: 'timerfd', name: '' });
         return;
       case E.INOTIFY_INIT_X:
-      case E.INOTIFY_INIT1_X:
-        if (res >= 0) this.putFd(res, { num: 0, type: 'inotify', name: '' });
+      case E.INOTIFY_INIT1_X: {
+        const cloexec = etype === E.INOTIFY_INIT1_X && (uintParam(raw.params[1]) & PPM_O_CLOEXEC) !== 0;
+        if (res >= 0) this.putFd(res, { num: 0, type: 'inotify', name: '', cloexec });
         return;
+      }
+      case E.EPOLL_CREATE_X:
+      case E.EPOLL_CREATE1_X: {
+        const cloexec = etype === E.EPOLL_CREATE1_X && (uintParam(raw.params[1]) & 1) !== 0; // EPOLL_CLOEXEC
+        if (res >= 0) this.putFd(res, { num: 0, type: 'eventpoll', name: '', cloexec });
+        return;
+      }
       case E.MEMFD_CREATE_X:
         if (res >= 0)
           this.putFd(res, {
             num: 0,
             type: 'memfd',
             name: `memfd:${decodeCString(raw.params[1] ?? new Uint8Array())}`,
+            cloexec: (uintParam(raw.params[2]) & 1) !== 0, // MFD_CLOEXEC
           });
         return;
       case E.PIDFD_OPEN_X:
-        if (res >= 0) this.putFd(res, { num: 0, type: 'pidfd', name: '' });
+        // pidfds are always close-on-exec.
+        if (res >= 0) this.putFd(res, { num: 0, type: 'pidfd', name: '', cloexec: true });
         return;
       case E.CHDIR_X:
         if (res >= 0) this.setCwd(t, decodeCString(raw.params[1] ?? new Uint8Array()));
@@ -683,15 +759,19 @@ export class StateEngine {
       case E.DUP_X:
       case E.DUP2_X:
       case E.DUP3_X:
-      case E.DUP_1_X:
-        if (res >= 0 && this.fdinfo) this.putFd(res, { ...this.fdinfo }, this.fdinfo.name);
+      case E.DUP_1_X: {
+        // The copy is close-on-exec only when dup3 asks for it (dup and dup2 clear the flag).
+        const cloexec = etype === E.DUP3_X && (uintParam(raw.params[3]) & PPM_O_CLOEXEC) !== 0;
+        if (res >= 0 && this.fdinfo) this.putFd(res, { ...this.fdinfo, cloexec }, this.fdinfo.name);
+        else if (res >= 0) t.fdTable.delete(res); // a copy of an unknown fd: not the old entry
         return;
+      }
       case E.FCNTL_X: {
         if (res < 0 || !this.fdinfo) return;
         const cmdB = this.exitOrEnterParam(raw, info, etype, 'cmd');
         const cmd = cmdB ? uintParam(cmdB) : -1;
         if (cmd === PPM_FCNTL_F_DUPFD || cmd === PPM_FCNTL_F_DUPFD_CLOEXEC)
-          this.putFd(res, { ...this.fdinfo }, this.fdinfo.name);
+          this.putFd(res, { ...this.fdinfo, cloexec: cmd === PPM_FCNTL_F_DUPFD_CLOEXEC }, this.fdinfo.name);
         return;
       }
       case E.SETUID_X:
@@ -877,6 +957,8 @@ export class StateEngine {
       return i >= 0 ? p[i] : undefined;
     };
     if (intParam(p[0]) < 0) return;
+    // The kernel closed the close-on-exec fds, without close events.
+    dropCloseOnExec(t.fdTable);
     t.exe = decodeCString(at('exe') ?? new Uint8Array());
     const comm = at('comm');
     t.comm = comm ? decodeCString(comm) : t.exe;
@@ -995,11 +1077,17 @@ export class StateEngine {
 
   private parseSocket(raw: RawSyscallEvent, info: ScapEventInfo, res: number, etype: number): void {
     if (res < 0) return;
+    // The number's previous entry goes even when the new socket is not tracked (its close may
+    // not have been captured).
+    this.tinfo?.fdTable.delete(res);
     const domain = this.exitOrEnterParam(raw, info, etype, 'domain');
     const type = this.exitOrEnterParam(raw, info, etype, 'type');
     const proto = this.exitOrEnterParam(raw, info, etype, 'proto');
     if (!domain || !type || !proto) return;
     this.addSocket(res, uintParam(domain), uintParam(type), uintParam(proto));
+    const flags = this.exitOrEnterParam(raw, info, etype, 'flags');
+    const sock = this.tinfo?.fdTable.get(res);
+    if (sock && flags) sock.cloexec = (uintParam(flags) & PPM_O_CLOEXEC) !== 0;
   }
 
   private addSocket(fd: number, domain: number, type: number, proto: number): void {
@@ -1063,6 +1151,7 @@ export class StateEngine {
     const fd = intParam(raw.params[0]);
     if (fd < 0) return;
     t.lastEventFd = fd;
+    t.fdTable.delete(fd); // the number's previous entry, whether or not a tuple follows
     const tb = raw.params[1];
     if (!tb || tb.length === 0) return;
     const tuple = decodeTuple(tb);
@@ -1075,6 +1164,8 @@ export class StateEngine {
       isServer: true,
       connected: true,
     };
+    // accept4's flags are the raw SOCK_* ones: SOCK_CLOEXEC is O_CLOEXEC.
+    if (raw.type === E.ACCEPT4_6_X) entry.cloexec = (uintParam(raw.params[5]) & 0o2000000) !== 0;
     applyTuple(entry, tuple);
     if (tuple.family === 'unix') {
       entry.name = `${(tuple.source ?? 0n).toString(16)}->${(tuple.dest ?? 0n).toString(16)} ${tuple.path ?? ''}`;
@@ -1258,43 +1349,70 @@ export class StateEngine {
       thread = this.table.get(raw.tid);
     }
     const tstate = thread && !('missing' in thread) ? (thread as ThreadState) : undefined;
-    this.renderCtx.t = tstate;
 
-    // Parameters: decoded and rendered after the event updated the state, like sysdig prints them.
-    const params: ScapParam[] = [];
-    const n = Math.min(raw.params.length, info.params.length);
-    for (let i = 0; i < n; i++) {
-      const pi = info.params[i];
-      const b = raw.params[i];
-      if (!pi || !b) continue;
-      params.push(
-        decodeParam(pi, b, this.renderCtx, info.name, this.dirfdPath(pi.dirfd, raw.params, tstate)),
-      );
-    }
-    if (!isEnter && this.opts.mergeEnterParams && info.params.length > n)
-      this.mergeEnter(info, params, n, etype);
+    const rawParams = raw.params;
+    const n = Math.min(rawParams.length, info.params.length);
+    // The stored enter event whose parameters the exit lacks (taken now: finishExit forgets it).
+    const enter =
+      !isEnter && this.opts.mergeEnterParams && info.params.length > n ? this.enterParams(etype) : undefined;
 
     let type = info.name;
     let category = info.category;
     if (etype === E.GENERIC_E || etype === E.GENERIC_X) {
-      const sc = syscallInfo(uintParam(raw.params[0]));
+      const sc = syscallInfo(uintParam(rawParams[0]));
       type = sc?.name ?? '<unknown>';
       category = sc?.category ?? EC.OTHER;
     }
 
-    const ev: SyscallEvent = {
-      source: 'syscall',
-      num,
-      ts: raw.ts,
-      type,
-      dir: info.dir,
-      cpu: raw.cpu,
-      params,
-      thread: thread ?? missingThread(raw.tid),
-      category: this.categoryOf(etype, category),
-    };
-    const res = this.resultOf(info, params, isEnter);
-    if (res !== undefined) ev.res = res;
+    let ev: SyscallEvent;
+    if (this.opts.lazyParams) {
+      ev = new LazyEvent(
+        this.renderer,
+        info,
+        rawParams,
+        n,
+        enter,
+        tstate,
+        isEnter,
+        num,
+        raw.ts,
+        type,
+        info.dir,
+        raw.cpu,
+        thread ?? missingThread(raw.tid),
+        this.categoryOf(etype, category),
+      );
+    } else {
+      // Parameters: decoded and rendered after the event updated the state, like sysdig prints them.
+      this.renderCtx.t = tstate;
+      const params: ScapParam[] = [];
+      for (let i = 0; i < n; i++) {
+        const pi = info.params[i];
+        const b = rawParams[i];
+        if (!pi || !b) continue;
+        params.push(
+          decodeParam(pi, b, this.renderCtx, info.name, this.dirfdPath(pi.dirfd, rawParams, tstate)),
+        );
+      }
+      if (enter) {
+        forEachMergedEnterParam(info, n, etype, enter, (pi, b) =>
+          params.push(decodeParam(pi, b, this.renderCtx, info.name)),
+        );
+      }
+      ev = {
+        source: 'syscall',
+        num,
+        ts: raw.ts,
+        type,
+        dir: info.dir,
+        cpu: raw.cpu,
+        params,
+        thread: thread ?? missingThread(raw.tid),
+        category: this.categoryOf(etype, category),
+      };
+      const res = resultOf(info, params, isEnter);
+      if (res !== undefined) ev.res = res;
+    }
     let fd = this.fdinfo;
     let before = this.fdNameBefore;
     if (
@@ -1316,21 +1434,21 @@ export class StateEngine {
     return ev;
   }
 
-  /** Appends the stored enter event's parameters the exit lacks (see `mergeEnterParams`). */
-  private mergeEnter(info: ScapEventInfo, params: ScapParam[], have: number, etype: number): void {
-    const enter = this.enterParams(etype);
-    const enterInfo = eventInfo(etype - 1);
-    if (!enter || !enterInfo) return;
-    for (let i = have; i < info.params.length; i++) {
-      const pi = info.params[i];
-      if (!pi) break;
-      const j = paramIndex(enterInfo, pi.name);
-      const b = j >= 0 ? enter[j] : undefined;
-      const ei = j >= 0 ? enterInfo.params[j] : undefined;
-      if (!b || !ei || ei.type !== pi.type) break; // keep positions aligned with the schema
-      params.push(decodeParam(pi, b, this.renderCtx, info.name));
-    }
-  }
+  /** Renders the parameters of lazy events (see {@link LazyEvent}), against the state as it is now. */
+  private readonly renderer: ParamRenderer = {
+    render: (src, pi, b, fromEnter) => {
+      this.renderCtx.t = src.tstate;
+      return fromEnter
+        ? decodeParam(pi, b, this.renderCtx, src.info.name)
+        : decodeParam(
+            pi,
+            b,
+            this.renderCtx,
+            src.info.name,
+            this.dirfdPath(pi.dirfd, src.rawParams, src.tstate),
+          );
+    },
+  };
 
   private dirfdPath(
     dirfd: number | undefined,
@@ -1341,24 +1459,6 @@ export class StateEngine {
     const fd = intParam(p[dirfd]);
     if (fd === AT_FDCWD) return t.cwd;
     return t.fdTable.get(fd)?.name;
-  }
-
-  /** evt.res/evt.rawres: the `res` parameter, or the new fd of fd-creating exits. */
-  private resultOf(info: ScapEventInfo, params: ScapParam[], isEnter: boolean): number | bigint | undefined {
-    const first = params[0];
-    if (!first) return undefined;
-    if (first.name === 'res' && (typeof first.raw === 'number' || typeof first.raw === 'bigint'))
-      return first.raw;
-    if (
-      !isEnter &&
-      info.flags & EF.CREATES_FD &&
-      first.name === 'fd' &&
-      (typeof first.raw === 'number' || typeof first.raw === 'bigint')
-    )
-      return first.raw;
-    const resIdx = params.findIndex((p) => p.name === 'res');
-    const r = resIdx >= 0 ? params[resIdx]?.raw : undefined;
-    return typeof r === 'number' || typeof r === 'bigint' ? r : undefined;
   }
 
   /** evt.category: the event's category, refined by the fd type for I/O events. */
@@ -1421,4 +1521,192 @@ function exitFdParamIndex(info: ScapEventInfo): number {
     exitFdParamCache.set(info.code, i);
   }
   return i;
+}
+
+/** evt.res/evt.rawres: the `res` parameter, or the new fd of fd-creating exits. */
+function resultOf(info: ScapEventInfo, params: ScapParam[], isEnter: boolean): number | bigint | undefined {
+  const first = params[0];
+  if (!first) return undefined;
+  if (first.name === 'res') {
+    const r = first.raw;
+    if (typeof r === 'number' || typeof r === 'bigint') return r;
+  }
+  if (!isEnter && info.flags & EF.CREATES_FD && first.name === 'fd') {
+    const r = first.raw;
+    if (typeof r === 'number' || typeof r === 'bigint') return r;
+  }
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i]!;
+    if (p.name !== 'res') continue;
+    const r = p.raw;
+    return typeof r === 'number' || typeof r === 'bigint' ? r : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The stored enter event's parameters an exit event lacks (see `mergeEnterParams`), in schema
+ * order from `have`; stops at the first one the enter event does not carry with the same type, to
+ * keep positions aligned with the schema.
+ */
+function forEachMergedEnterParam(
+  info: ScapEventInfo,
+  have: number,
+  etype: number,
+  enter: Uint8Array[],
+  each: (pi: ScapParamInfo, b: Uint8Array) => void,
+): void {
+  const enterInfo = eventInfo(etype - 1);
+  if (!enterInfo) return;
+  for (let i = have; i < info.params.length; i++) {
+    const pi = info.params[i];
+    if (!pi) break;
+    const j = paramIndex(enterInfo, pi.name);
+    const b = j >= 0 ? enter[j] : undefined;
+    const ei = j >= 0 ? enterInfo.params[j] : undefined;
+    if (!b || !ei || ei.type !== pi.type) break;
+    each(pi, b);
+  }
+}
+
+/** What a lazy event keeps to decode its parameters later (the event itself: one object less). */
+interface LazySource {
+  readonly renderer: ParamRenderer;
+  readonly info: ScapEventInfo;
+  readonly rawParams: Uint8Array[];
+  /** Parameters of the event itself (the rest of the schema may come from `enter`). */
+  readonly n: number;
+  readonly enter: Uint8Array[] | undefined;
+  readonly tstate: ThreadState | undefined;
+  readonly isEnter: boolean;
+}
+
+/** Renders one parameter of a lazy event with the state engine's context. */
+interface ParamRenderer {
+  render(src: LazySource, pi: ScapParamInfo, b: Uint8Array, fromEnter: boolean): ScapParam;
+}
+
+/**
+ * An event whose `params` (and `res`, taken from them) are decoded on first read; see
+ * `StateEngineOptions.lazyParams`. Every other member is set when it is built, as on a plain event.
+ */
+class LazyEvent implements SyscallEvent, LazySource {
+  readonly source = 'syscall' as const;
+  fd: FdInfo | undefined = undefined;
+  container: ContainerInfo | undefined = undefined;
+  hostname: string | undefined = undefined;
+  private list: ScapParam[] | undefined = undefined;
+  private result: number | bigint | undefined = undefined;
+  private resultKnown = false;
+
+  constructor(
+    readonly renderer: ParamRenderer,
+    readonly info: ScapEventInfo,
+    readonly rawParams: Uint8Array[],
+    readonly n: number,
+    readonly enter: Uint8Array[] | undefined,
+    readonly tstate: ThreadState | undefined,
+    readonly isEnter: boolean,
+    public num: number,
+    public ts: bigint,
+    public type: string,
+    public dir: '>' | '<',
+    public cpu: number,
+    public thread: ThreadInfo,
+    public category: string,
+  ) {}
+
+  get params(): ScapParam[] {
+    if (this.list === undefined) {
+      const { info, rawParams, slots } = this;
+      const out: ScapParam[] = [];
+      for (let i = 0; i < this.n; i++) {
+        const pi = info.params[i];
+        const b = rawParams[i];
+        if (pi && b) out.push(slots?.[i] ?? new LazyParam(pi, b, this, false));
+      }
+      if (this.enter)
+        forEachMergedEnterParam(info, this.n, info.code, this.enter, (pi, b) =>
+          out.push(new LazyParam(pi, b, this, true)),
+        );
+      this.list = out;
+    }
+    return this.list;
+  }
+
+  set params(v: ScapParam[]) {
+    this.list = v;
+  }
+
+  /** Parameters `param()` made before the list was, by index (the list reuses them). */
+  private slots: (LazyParam | undefined)[] | undefined = undefined;
+
+  /** The first parameter named `name`, without making the others (a rule reads one or two). */
+  param(name: string): ScapParam | undefined {
+    const list = this.list;
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) if (list[i]!.name === name) return list[i];
+      return undefined;
+    }
+    const { info, rawParams } = this;
+    for (let i = 0; i < this.n; i++) {
+      const pi = info.params[i];
+      const b = rawParams[i];
+      if (!pi || !b || pi.name !== name) continue;
+      const slots = (this.slots ??= []);
+      return (slots[i] ??= new LazyParam(pi, b, this, false));
+    }
+    // Not one of the event's own: maybe one merged from its enter event.
+    return this.enter ? this.params.find((p) => p.name === name) : undefined;
+  }
+
+  get res(): number | bigint | undefined {
+    if (!this.resultKnown) {
+      this.result = resultOf(this.info, this.params, this.isEnter);
+      this.resultKnown = true;
+    }
+    return this.result;
+  }
+
+  set res(v: number | bigint | undefined) {
+    this.result = v;
+    this.resultKnown = true;
+  }
+}
+
+/** A parameter of a {@link LazyEvent}: the raw value is decoded on first read, the texts likewise. */
+class LazyParam implements ScapParam {
+  readonly name: string;
+  private value: ScapParam['raw'] = undefined;
+  private valueKnown = false;
+  private full: ScapParam | undefined = undefined;
+
+  constructor(
+    private readonly pi: ScapParamInfo,
+    private readonly bytes: Uint8Array,
+    private readonly src: LazySource,
+    private readonly fromEnter: boolean,
+  ) {
+    this.name = pi.name;
+  }
+
+  get raw(): ScapParam['raw'] {
+    if (!this.valueKnown) {
+      this.value = this.full ? this.full.raw : decodeRawParam(this.pi, this.bytes, this.src.info.name);
+      this.valueKnown = true;
+    }
+    return this.value;
+  }
+
+  get text(): string | undefined {
+    return this.rendered().text;
+  }
+
+  get rawText(): string {
+    return this.rendered().rawText;
+  }
+
+  private rendered(): ScapParam {
+    return (this.full ??= this.src.renderer.render(this.src, this.pi, this.bytes, this.fromEnter));
+  }
 }

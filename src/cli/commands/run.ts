@@ -44,6 +44,7 @@ interface RunFlags {
   json?: boolean;
   driver: 'auto' | 'ebpf' | 'ptrace';
   pid?: number[];
+  keepClose?: boolean;
   minPriority?: string;
   priority?: string;
   disableRule?: string[];
@@ -76,6 +77,10 @@ export function registerRun(program: Command): void {
         .default('auto'),
     )
     .option('--pid <pid>', 'trace this running process and its children (ptrace; repeatable)', collectInt)
+    .option(
+      '--keep-close',
+      'capture close calls even when no rule names them (eBPF; exact fd tables, more events: docs/drivers.md)',
+    )
     .option('-p, --min-priority <priority>', 'skip rules below this priority (e.g. warning)')
     .addOption(new Option('--priority <priority>').hideHelp())
     .option('-D, --disable-rule <name>', 'disable rules by name, * wildcards allowed (repeatable)', collect)
@@ -138,6 +143,7 @@ with a command, the command's exit status. See docs/running.md.`,
         driver: o.driver,
         pids: o.pid ?? [],
         command,
+        ...(o.keepClose ? { keepClose: true } : {}),
         ...(minPriority !== undefined ? { minPriority } : {}),
         disableRules: o.disableRule ?? [],
         disableTags: o.disableTag ?? [],

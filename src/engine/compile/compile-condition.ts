@@ -21,6 +21,7 @@ import { TRANSFORMER_NAMES } from '../condition/ast.js';
 import type { FieldProvider, Scalar } from '../fields/types.js';
 import { compileOperand, type CompileIssue, type Operand } from './compile-value.js';
 import { fastLiteralCheck, fastStringMembership } from './fast-paths.js';
+import { memoizeFilter } from './memo.js';
 import {
   canonicalOp,
   checkComparable,
@@ -47,6 +48,47 @@ export interface CompileOptions {
    * libsinsp rejects) holds when it holds for any value of the list, with a warning that says so.
    */
   legacyListOperators?: boolean;
+  /**
+   * Subexpressions that several conditions share by identity (macro bodies, which the macro
+   * resolver substitutes as the same object everywhere): see {@link SharedSubexpressions}.
+   */
+  shared?: SharedSubexpressions;
+}
+
+/**
+ * Lets rules that use one macro evaluate it once per event. Each shared compound subexpression
+ * (`and`/`or`/`not`) is compiled into one closure per field provider and list semantics that
+ * remembers its result for the last event it saw (like field values, see memo.ts): conditions are
+ * pure functions of the event, so every rule sharing the macro gets the same answer without
+ * evaluating its checks again. Each condition is still compiled in full, so its errors and
+ * warnings are exactly those it would have on its own.
+ */
+export class SharedSubexpressions {
+  private readonly compiled = new Map<Expr, { provider: unknown; legacy: boolean; filter: unknown }[]>();
+
+  /** @param nodes the shared subexpressions (macro bodies, as substituted into conditions). */
+  constructor(private readonly nodes: ReadonlySet<Expr>) {}
+
+  /** The shared filter for `node`, or `filter` itself when the node is not shared. */
+  filterFor<E>(
+    node: Expr,
+    provider: FieldProvider<E>,
+    legacy: boolean,
+    filter: CompiledFilter<E>,
+  ): CompiledFilter<E> {
+    if (node.kind !== 'and' && node.kind !== 'or' && node.kind !== 'not') return filter;
+    if (!this.nodes.has(node)) return filter;
+    let list = this.compiled.get(node);
+    if (!list) {
+      list = [];
+      this.compiled.set(node, list);
+    }
+    const hit = list.find((c) => c.provider === provider && c.legacy === legacy);
+    if (hit) return hit.filter as CompiledFilter<E>;
+    const shared = memoizeFilter(filter);
+    list.push({ provider, legacy, filter: shared });
+    return shared;
+  }
 }
 
 /** A compiled condition. */
@@ -60,6 +102,7 @@ export type CompileResult<E> =
 interface Ctx<E> {
   provider: FieldProvider<E>;
   legacyListOperators?: boolean;
+  shared?: SharedSubexpressions;
   errors: CompileIssue[];
   unknownErrors: CompileIssue[];
   warnings: CompileIssue[];
@@ -437,6 +480,11 @@ function combine<E>(kind: 'and' | 'or', parts: CompiledFilter<E>[]): CompiledFil
 }
 
 function compileExpr<E>(ctx: Ctx<E>, node: Expr): CompiledFilter<E> | undefined {
+  const f = compileNode(ctx, node);
+  return f && ctx.shared ? ctx.shared.filterFor(node, ctx.provider, ctx.legacyListOperators ?? false, f) : f;
+}
+
+function compileNode<E>(ctx: Ctx<E>, node: Expr): CompiledFilter<E> | undefined {
   switch (node.kind) {
     case 'and':
     case 'or': {
@@ -481,6 +529,7 @@ export function compileCondition<E>(
     warnings: [],
     legacyListOperators: options?.legacyListOperators ?? false,
   };
+  if (options.shared) ctx.shared = options.shared;
   const filter = compileExpr(ctx, ast);
   if (ctx.unknownErrors.length > 0 && options.skipUnknownFilter) {
     return { ok: false, errors: ctx.unknownErrors, unknownField: true };

@@ -4,7 +4,7 @@
  * outputs and `val()` (`compileValue`); `eventTypesOf` tells which event types a condition can
  * match, for the engine's per-type rule index.
  */
-export { compileCondition } from './compile-condition.js';
+export { compileCondition, SharedSubexpressions } from './compile-condition.js';
 export type { CompileIssue, CompileOptions, CompileResult, CompiledFilter } from './compile-condition.js';
 export { compileValue } from './compile-value.js';
 export type { CompileValueResult } from './compile-value.js';

@@ -40,6 +40,21 @@ export function memoizeByEvent<E>(fn: (e: E) => FieldValue): (e: E) => FieldValu
   };
 }
 
+/** {@link memoizeByEvent} for a condition: consecutive calls with the same event reuse the answer. */
+export function memoizeFilter<E>(fn: (e: E) => boolean): (e: E) => boolean {
+  let lastEvent: E | typeof NONE = NONE;
+  let lastEpoch = -1;
+  let lastValue = false;
+  return (e: E): boolean => {
+    if (e === lastEvent && lastEpoch === epoch) return lastValue;
+    const v = fn(e);
+    lastValue = v;
+    lastEvent = e;
+    lastEpoch = epoch;
+    return v;
+  };
+}
+
 const caches = new WeakMap<object, Map<string, (e: never) => FieldValue>>();
 
 /**

@@ -10,6 +10,8 @@
  */
 export function concatPaths(dir: string, path: string): string {
   const full = path.startsWith('/') ? path : dir.endsWith('/') ? dir + path : `${dir}/${path}`;
+  // Most paths are already normal: nothing to fold, keep the string.
+  if (isNormalPath(full)) return full;
   const out: string[] = [];
   for (const part of full.split('/')) {
     if (part === '' || part === '.') continue;
@@ -17,6 +19,28 @@ export function concatPaths(dir: string, path: string): string {
     else out.push(part);
   }
   return `/${out.join('/')}`;
+}
+
+/**
+ * True when `p` is what {@link concatPaths} returns for it: absolute, no empty, `.` or `..`
+ * component, no trailing slash (except `/` itself).
+ */
+function isNormalPath(p: string): boolean {
+  const n = p.length;
+  if (n === 0 || p.charCodeAt(0) !== 0x2f) return false;
+  if (n === 1) return true;
+  // Each component starts after a slash: it must be neither empty nor `.` nor `..`.
+  for (let i = 0; i < n; i++) {
+    if (p.charCodeAt(i) !== 0x2f) continue;
+    const a = i + 1 < n ? p.charCodeAt(i + 1) : 0x2f;
+    if (a === 0x2f) return false; // an empty component: `//`, or a trailing slash
+    if (a === 0x2e) {
+      const b = i + 2 < n ? p.charCodeAt(i + 2) : 0x2f;
+      if (b === 0x2f) return false; // `.`
+      if (b === 0x2e && (i + 3 >= n || p.charCodeAt(i + 3) === 0x2f)) return false; // `..`
+    }
+  }
+  return true;
 }
 
 /** Collapses runs of `/` into one (libsinsp's treatment of `fd.nameraw`). */

@@ -106,6 +106,7 @@ function parseIndex(arg: string | undefined): number | undefined {
 }
 
 function findParam(e: SyscallEvent, name: string): EventParam | undefined {
+  if (e.param) return e.param(name);
   const ps = e.params;
   for (let i = 0; i < ps.length; i++) {
     const p = ps[i]!;

@@ -13,6 +13,7 @@ import { parseCondition, printExpr } from '../condition/index.js';
 import {
   compileCondition,
   eventTypesOf,
+  SharedSubexpressions,
   type CompileResult as ConditionCompileResult,
 } from '../compile/index.js';
 import type { SourcePosition } from '../diagnostics.js';
@@ -232,6 +233,12 @@ export function compileCollected(
     }
   }
 
+  // Macro bodies are substituted as the same object into every condition using them: rules that
+  // share one evaluate it once per event.
+  const shared = new SharedSubexpressions(
+    new Set([...macros.values()].flatMap((m) => (m.resolved ? [m.resolved] : []))),
+  );
+
   const rules: CompiledRule[] = [];
   let ordinal = 0;
   for (const info of collector.rules.values()) {
@@ -325,6 +332,7 @@ export function compileCollected(
       const result = compileCondition(ast, provider, {
         skipUnknownFilter: info.skipIfUnknownFilter,
         legacyListOperators,
+        shared,
       });
       c = {
         provider,

@@ -89,9 +89,11 @@ describe('captureSetFor', () => {
   });
 
   it('marks what only the state engine needs, and whose failures change no state, as success-only', () => {
-    const set = captureSetFor(['openat', 'execve', 'connect']);
+    const set = captureSetFor(['openat', 'execve', 'connect'], { keepClose: true });
     expect(set.successOnly).toContain('close');
     expect(set.successOnly).toContain('open');
+    expect(set.successOnly).toContain('chdir');
+    expect(set.successOnly).toContain('fcntl');
     // Wanted by a rule: failed calls may matter to it.
     expect(set.successOnly).not.toContain('openat');
     // Failures of these still carry state (connect's EINPROGRESS) or are not in the safe list.
@@ -99,6 +101,56 @@ describe('captureSetFor', () => {
     expect(set.successOnly).not.toContain('execve');
     for (const s of set.successOnly) expect(set.syscalls).toContain(s);
     expect(captureSetFor(['close'], { withState: false }).successOnly).toEqual([]);
+  });
+
+  it('leaves close out unless a rule names it or keepClose asks for it', () => {
+    const elided = captureSetFor(['openat', 'execve']);
+    expect(elided.syscalls).not.toContain('close');
+    expect(elided.closeElided).toBe(true);
+    const kept = captureSetFor(['openat', 'execve'], { keepClose: true });
+    expect(kept.syscalls).toContain('close');
+    expect(kept.successOnly).toContain('close');
+    expect(kept.closeElided).toBe(false);
+    // A rule on close gets every close, failed ones included.
+    const ruled = captureSetFor(['close']);
+    expect(ruled.syscalls).toContain('close');
+    expect(ruled.successOnly).not.toContain('close');
+    expect(ruled.closeElided).toBe(false);
+    // Without the state there is nothing to elide.
+    expect(captureSetFor(['openat'], { withState: false }).closeElided).toBe(false);
+  });
+
+  it('captures, for the state, every fd-making syscall the probe decodes and the cwd changes', () => {
+    const set = captureSetFor([]);
+    for (const s of [
+      'chdir',
+      'fchdir',
+      'pipe',
+      'pipe2',
+      'socketpair',
+      'eventfd',
+      'eventfd2',
+      'signalfd',
+      'signalfd4',
+      'timerfd_create',
+      'inotify_init',
+      'inotify_init1',
+      'epoll_create',
+      'epoll_create1',
+      'memfd_create',
+      'pidfd_open',
+      'fcntl',
+      'dup',
+      'dup2',
+      'dup3',
+      'accept',
+      'accept4',
+      'socket',
+    ]) {
+      expect(set.syscalls, s).toContain(s);
+      // Only the state needs them and a failed call changes nothing: failures stay in the kernel.
+      expect(set.successOnly, s).toContain(s);
+    }
   });
 
   it('names the types the probe cannot see, and maps umount to umount2', () => {

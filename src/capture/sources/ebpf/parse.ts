@@ -538,6 +538,21 @@ export const EBPF_SYSCALLS: readonly string[] = [
   'dup',
   'dup2',
   'dup3',
+  'fcntl',
+  'pipe',
+  'pipe2',
+  'eventfd',
+  'eventfd2',
+  'signalfd',
+  'signalfd4',
+  'timerfd_create',
+  'inotify_init',
+  'inotify_init1',
+  'epoll_create',
+  'epoll_create1',
+  'pidfd_open',
+  'chdir',
+  'fchdir',
   'unlink',
   'unlinkat',
   'rmdir',
@@ -557,6 +572,7 @@ export const EBPF_SYSCALLS: readonly string[] = [
   'umount2',
   'memfd_create',
   'socket',
+  'socketpair',
   'bind',
   'connect',
   'listen',
@@ -585,7 +601,15 @@ export const EBPF_SYSCALLS: readonly string[] = [
 
 /**
  * What the state engine needs whatever the rules say: process lifecycle (to know every thread's
- * executable, parent and credentials) and fd lifecycle (to resolve fd.name and socket tuples).
+ * executable, parent, credentials and working directory) and every syscall the probe decodes that
+ * makes an fd (to resolve fd.name and socket tuples).
+ *
+ * `close` is not among them: every fd number the state engine looks up was last assigned by one of
+ * these calls, which replaces the entry that number had, so a close changes nothing a later event
+ * can see, except that a closed fd stays in the table until its number is reused, the process
+ * execs (close-on-exec fds) or exits. Leaving it out saves an event per closed fd, the most
+ * frequent syscall after the open family. captureSetFor's `keepClose` keeps it; docs/drivers.md
+ * and adr/0006 weigh the trade-off.
  */
 export const STATE_SYSCALLS: readonly string[] = [
   'clone',
@@ -595,15 +619,31 @@ export const STATE_SYSCALLS: readonly string[] = [
   'execve',
   'execveat',
   'procexit',
+  'chdir',
+  'fchdir',
   'open',
   'openat',
   'openat2',
   'creat',
-  'close',
   'dup',
   'dup2',
   'dup3',
+  'fcntl',
+  'pipe',
+  'pipe2',
+  'eventfd',
+  'eventfd2',
+  'signalfd',
+  'signalfd4',
+  'timerfd_create',
+  'inotify_init',
+  'inotify_init1',
+  'epoll_create',
+  'epoll_create1',
+  'memfd_create',
+  'pidfd_open',
   'socket',
+  'socketpair',
   'connect',
   'accept',
   'accept4',
@@ -613,9 +653,10 @@ export const STATE_SYSCALLS: readonly string[] = [
 ];
 
 /**
- * Syscalls whose failed calls change no process or fd state (a failed close closed nothing, a
- * failed open opened nothing). When only the state engine needs one of them, the probe can leave
- * its failures in the kernel ({@link CaptureSet.successOnly}).
+ * Syscalls whose failed calls change no process or fd state (a failed open opened nothing, a
+ * failed chdir moved nowhere). When only the state engine needs one of them, the probe can leave
+ * its failures in the kernel ({@link CaptureSet.successOnly}); for fcntl it also leaves the
+ * commands that make no fd (everything but F_DUPFD and F_DUPFD_CLOEXEC).
  */
 export const SUCCESS_ONLY_SAFE: readonly string[] = [
   'open',
@@ -626,7 +667,24 @@ export const SUCCESS_ONLY_SAFE: readonly string[] = [
   'dup',
   'dup2',
   'dup3',
+  'fcntl',
+  'pipe',
+  'pipe2',
+  'eventfd',
+  'eventfd2',
+  'signalfd',
+  'signalfd4',
+  'timerfd_create',
+  'inotify_init',
+  'inotify_init1',
+  'epoll_create',
+  'epoll_create1',
+  'memfd_create',
+  'pidfd_open',
+  'chdir',
+  'fchdir',
   'socket',
+  'socketpair',
   'accept',
   'accept4',
 ];
@@ -646,19 +704,38 @@ export interface CaptureSet {
    * pass them as the eBPF source's `successOnly` option so failed calls are dropped in the kernel.
    */
   successOnly: string[];
+  /**
+   * True when close is left out (no rule names it and `keepClose` was not set): fds closed by a
+   * process stay in the state until their number is reused, the process execs (close-on-exec fds)
+   * or exits.
+   */
+  closeElided: boolean;
+}
+
+/** Options of {@link captureSetFor}. */
+export interface CaptureSetOptions {
+  /** Add what the state engine needs (default true). */
+  withState?: boolean;
+  /**
+   * Capture close even when no rule names it (default false). The state engine does not need
+   * close events (see {@link STATE_SYSCALLS}); keep them to drop closed fds at once, so that
+   * proc.fdopencount is exact and fds reused by calls the probe does not decode show no stale
+   * name, at the cost of one event per closed fd.
+   */
+  keepClose?: boolean;
 }
 
 /**
  * The capture set for the event types the loaded rules index on, plus what the state engine needs.
  * Types the probe does not decode are returned in `unsupported` (so the caller can warn that those
- * rules will not fire on live events).
+ * rules will not fire on live events). close is captured only when a rule names it or
+ * `keepClose` is set.
  */
-export function captureSetFor(
-  eventTypes: Iterable<string>,
-  options: { withState?: boolean } = {},
-): CaptureSet {
+export function captureSetFor(eventTypes: Iterable<string>, options: CaptureSetOptions = {}): CaptureSet {
   const supported = new Set(EBPF_SYSCALLS);
-  const out = new Set<string>(options.withState === false ? [] : STATE_SYSCALLS);
+  const withState = options.withState !== false;
+  const out = new Set<string>(withState ? STATE_SYSCALLS : []);
+  if (withState && options.keepClose) out.add('close');
   const unsupported = new Set<string>();
   const forRules = new Set<string>();
   for (const t of eventTypes) {
@@ -675,5 +752,6 @@ export function captureSetFor(
     syscalls,
     unsupported: [...unsupported].sort(),
     successOnly: syscalls.filter((s) => !forRules.has(s) && SUCCESS_ONLY_SAFE.includes(s)),
+    closeElided: withState && !out.has('close'),
   };
 }
