@@ -159,7 +159,8 @@ function record(name: string, command: string[], out: string): void {
     console.error(`bench:agent: recording ${name} needs root (or set VIGIL_BENCH_AGENT_DIR to recordings)`);
     process.exit(1);
   }
-  console.log(`recording ${name}: vigil capture -w ${out} -r rules/ -- ${command.join(' ').slice(0, 80)}`);
+  const shown = command[0] === 'sh' ? 'sh -c <the HTTP service and its load generator>' : command.join(' ');
+  console.log(`recording ${name}: vigil capture -w ${out} -r rules/ -- ${shown}`);
   const r = spawnSync(process.execPath, [cli, 'capture', '-w', out, '-r', rulesDir, '--', ...command], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -82,12 +82,11 @@ export interface StateEngineOptions {
    */
   mergeEnterParams?: boolean;
   /**
-   * Decode and render an event's parameters (`params`, and `res`, which comes from them) when they
-   * are first read, not while the event is built: most rules read few parameters, or none. Default
-   * false. The texts are then rendered against the state as it is when they are read, so set it
-   * only when each event is read before the next one is processed (the live agent evaluates every
-   * event at once) and the parameter bytes stay valid (live eBPF chunks are never reused; the
-   * scap reader's views are).
+   * Decode and render an event's parameters (`params`, `param()`, and `res`, which comes from
+   * them) when they are first read, not while the event is built: most rules read few parameters,
+   * or none. Default false. The texts are then rendered against the state as it is when they are
+   * read, so set it only when each event is read before the next one is processed (the live agent
+   * evaluates every event at once) and the raw parameter bytes stay valid until then.
    */
   lazyParams?: boolean;
   /** Cap on the process table (default 262144 threads). */
@@ -1587,8 +1586,9 @@ interface ParamRenderer {
 }
 
 /**
- * An event whose `params` (and `res`, taken from them) are decoded on first read; see
- * `StateEngineOptions.lazyParams`. Every other member is set when it is built, as on a plain event.
+ * An event whose parameters (`params`, `param()`, and `res`, taken from them) are decoded on first
+ * read; see `StateEngineOptions.lazyParams`. Every other member is set when it is built, as on a
+ * plain event.
  */
 class LazyEvent implements SyscallEvent, LazySource {
   readonly source = 'syscall' as const;
@@ -1596,6 +1596,8 @@ class LazyEvent implements SyscallEvent, LazySource {
   container: ContainerInfo | undefined = undefined;
   hostname: string | undefined = undefined;
   private list: ScapParam[] | undefined = undefined;
+  /** Parameters `param()` made before the list was, by index (the list reuses them). */
+  private slots: (LazyParam | undefined)[] | undefined = undefined;
   private result: number | bigint | undefined = undefined;
   private resultKnown = false;
 
@@ -1637,9 +1639,6 @@ class LazyEvent implements SyscallEvent, LazySource {
   set params(v: ScapParam[]) {
     this.list = v;
   }
-
-  /** Parameters `param()` made before the list was, by index (the list reuses them). */
-  private slots: (LazyParam | undefined)[] | undefined = undefined;
 
   /** The first parameter named `name`, without making the others (a rule reads one or two). */
   param(name: string): ScapParam | undefined {
