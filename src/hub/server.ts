@@ -2,9 +2,10 @@
  * The hub's HTTP API on node:http / node:https: batch ingest from agents, alert queries, loaded rules,
  * health and Prometheus metrics. See docs/hub.md for the reference.
  *
- * Ingest is the hot path (≥ 50k alerts/s into SQLite): one request is read into one buffer, parsed
- * with one JSON.parse, checked shallowly per alert (`alertFromWire`), and stored with one
- * `insertAlerts` call (one transaction). Metrics are updated per request, never per alert.
+ * Ingest is the hot path: one request is read into one buffer, handed to the ingest thread, which
+ * parses each alert, checks it shallowly (`alertFromWire`) and encodes it for the store
+ * (batch-decode.ts), and stored with one `insertRows` call (one transaction, or one share of a group
+ * commit). Metrics are updated per request, never per alert.
  *
  * Authentication: `Authorization: Bearer <token>` on every route but `/healthz`. Tokens are compared
  * as SHA-256 digests with `timingSafeEqual`, against every configured token without stopping at a
@@ -17,10 +18,11 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parsePriority, priorityLabel } from '../engine/rules/index.js';
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE, MetricsRegistry } from '../metrics/registry.js';
-import { StoreQueryError, type Store, type StoredAlert } from '../store/store.js';
+import { StoreQueryError, type Store } from '../store/store.js';
 import { parseAlertQuery, QueryParamError } from './query-params.js';
 import { nowNs } from './time-param.js';
-import { alertFromWire, alertToWire, WireError } from './wire.js';
+import { alertToWire } from './wire.js';
+import { inlineBatchDecoder, startIngestThread } from './ingest-decoder.js';
 import { DEFAULT_MAX_BATCH_ALERTS, DEFAULT_MAX_BODY_BYTES } from './limits.js';
 
 /** One rule as `GET /v1/rules` reports it (the detector's `rules()` returns these). */
@@ -56,6 +58,11 @@ export interface HubOptions {
   maxBodyBytes?: number;
   /** Most alerts in one `POST /v1/alerts` (default {@link DEFAULT_MAX_BATCH_ALERTS}). */
   maxBatchAlerts?: number;
+  /**
+   * Decode ingest bodies in a thread of their own (default true): the event loop stays free for
+   * queries, and the thread's larger young generation makes parsing cheaper. False decodes inline.
+   */
+  ingestThread?: boolean;
   /** Time allowed to receive a whole request, ms (default 30 000). */
   requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open, ms (default 5 000). */
@@ -161,6 +168,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const inserted = m.ingested.labels('inserted');
   const duplicates = m.ingested.labels('duplicate');
   const tokenDigests = opts.tokens.map((t) => digest(t));
+  const decoder = opts.ingestThread === false ? inlineBatchDecoder(maxBatch) : startIngestThread(maxBatch);
   const authOn = tokenDigests.length > 0;
   const onError = opts.onError ?? (() => {});
 
@@ -221,7 +229,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       req.on('end', () =>
         tooLarge
           ? reject(fail413())
-          : resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)),
+          : // Always a buffer of its own (a lone chunk may be a view of the socket's): the ingest
+            // thread may take it over instead of copying it.
+            resolve(Buffer.concat(chunks, size)),
       );
       req.on('error', reject);
     });
@@ -256,46 +266,17 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       if (e instanceof HttpError && e.status === 413) m.rejected.labels('too_large').inc();
       throw e;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (e) {
-      m.rejected.labels('invalid').inc();
-      throw new HttpError(400, `body is not valid JSON: ${(e as Error).message}`);
-    }
-    const list =
-      typeof parsed === 'object' && parsed !== null ? (parsed as { alerts?: unknown }).alerts : undefined;
-    if (!Array.isArray(list)) {
-      m.rejected.labels('invalid').inc();
-      throw new HttpError(400, 'body: must be an object {"alerts":[…]}');
-    }
-    if (list.length > maxBatch) {
-      m.rejected.labels('too_large').inc();
-      throw new HttpError(
-        413,
-        `alerts: ${list.length} alerts in one request; at most ${maxBatch} per request`,
-      );
-    }
-    const batch: StoredAlert[] = new Array<StoredAlert>(list.length);
-    let i = 0;
-    try {
-      // The path string is built only for the message of an invalid alert, not for each alert.
-      for (; i < list.length; i++) batch[i] = alertFromWire(list[i], 'alerts[]');
-    } catch (e) {
-      if (e instanceof WireError) {
-        m.rejected.labels('invalid').inc();
-        try {
-          alertFromWire(list[i], `alerts[${i}]`);
-        } catch (e2) {
-          throw new HttpError(400, (e2 as Error).message);
-        }
-      }
-      throw e;
+    const bodyBytes = body.length;
+    // Parsed, checked and encoded in the ingest thread (the body may be handed over, not copied).
+    const decoded = await decoder.decode(body);
+    if (!decoded.ok) {
+      m.rejected.labels(decoded.reason).inc();
+      throw new HttpError(decoded.status, decoded.message);
     }
     const stop = insertTimer.startTimer();
     let res;
     try {
-      res = await store.insertAlerts(batch);
+      res = await store.insertRows(decoded.rows);
     } catch (e) {
       if (e instanceof StoreQueryError) {
         m.rejected.labels('invalid').inc();
@@ -308,7 +289,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     inserted.inc(res.inserted);
     duplicates.inc(res.duplicates);
     m.batches.inc();
-    m.bodyBytes.inc(body.length);
+    m.bodyBytes.inc(bodyBytes);
     return { inserted: res.inserted, duplicates: res.duplicates };
   }
 
@@ -443,7 +424,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 5_000;
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => {
+      void decoder.close();
+      reject(e);
+    });
     server.listen(opts.listen.port, opts.listen.host, () => {
       server.off('error', reject);
       resolve();
@@ -463,7 +447,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       // response (sent with Connection: close), stragglers at the deadline.
       server.close(() => {
         clearTimeout(timer);
-        resolve();
+        void decoder.close().then(resolve, resolve);
       });
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);

@@ -7,6 +7,7 @@
  */
 import type { Alert } from '../engine/engine.js';
 import type { Priority } from '../engine/rules/index.js';
+import type { AlertRow } from './alert-row.js';
 
 /** An alert as stored: the engine's alert plus a producer-chosen unique id. */
 export interface StoredAlert extends Alert {
@@ -94,6 +95,11 @@ export interface Store {
   readonly kind: StoreKind;
   /** Inserts a batch in one transaction; ids already stored are skipped and counted as duplicates. */
   insertAlerts(batch: readonly StoredAlert[]): Promise<InsertResult>;
+  /**
+   * The same for alerts already encoded with `encodeAlert` (the hub encodes in its ingest thread).
+   * Rows are trusted to come from `encodeAlert`.
+   */
+  insertRows(rows: readonly AlertRow[]): Promise<InsertResult>;
   /** One page of the alerts matching the query, newest first. */
   queryAlerts(query?: AlertQuery): Promise<AlertPage>;
   /** How many alerts match (limit and cursor do not apply). */

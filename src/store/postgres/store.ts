@@ -120,9 +120,13 @@ export class PostgresStore implements Store {
   }
 
   async insertAlerts(batch: readonly StoredAlert[]): Promise<InsertResult> {
-    if (batch.length === 0) return { inserted: 0, duplicates: 0 };
+    return this.insertRows(batch.map(encodeAlert));
+  }
+
+  async insertRows(encoded: readonly AlertRow[]): Promise<InsertResult> {
+    if (encoded.length === 0) return { inserted: 0, duplicates: 0 };
     // Sorted by id so that concurrent batches sharing ids take their row locks in one order (no deadlock).
-    const rows = batch.map(encodeAlert).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rows = [...encoded].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     let inserted = 0;
     if (rows.length <= ROWS_PER_INSERT) {
       // One statement is atomic on its own: no BEGIN/COMMIT round trips.
@@ -137,7 +141,7 @@ export class PostgresStore implements Store {
         return n;
       });
     }
-    return { inserted, duplicates: batch.length - inserted };
+    return { inserted, duplicates: rows.length - inserted };
   }
 
   async queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {

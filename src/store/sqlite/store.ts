@@ -5,7 +5,7 @@
  * arrived during its previous transaction together (group commit), over prepared multi-row INSERTs.
  */
 import type Database from 'better-sqlite3';
-import { decodeAlert, encodeAlert } from '../alert-row.js';
+import { decodeAlert, encodeAlert, type AlertRow } from '../alert-row.js';
 import { priorityRank } from '../../engine/rules/index.js';
 import {
   countQuery,
@@ -129,18 +129,24 @@ export class SqliteStore implements Store {
   }
 
   insertAlerts(batch: readonly StoredAlert[]): Promise<InsertResult> {
-    if (batch.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0 });
-    const params: unknown[] = [];
+    let rows: AlertRow[];
     try {
-      // Encoded here (invalid alerts are refused before anything is sent); written by the writer.
-      for (const a of batch) rowParams(encodeAlert(a), params);
+      // Encoded here: invalid alerts are refused before anything is sent to the writer.
+      rows = batch.map(encodeAlert);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const done = (inserted: number): InsertResult => ({ inserted, duplicates: batch.length - inserted });
-    if (this.writer) return this.writer.insert(params, batch.length).then(done);
+    return this.insertRows(rows);
+  }
+
+  insertRows(rows: readonly AlertRow[]): Promise<InsertResult> {
+    if (rows.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0 });
+    const params: unknown[] = [];
+    for (const r of rows) rowParams(r, params);
+    const done = (inserted: number): InsertResult => ({ inserted, duplicates: rows.length - inserted });
+    if (this.writer) return this.writer.insert(params, rows.length).then(done);
     const inline = this.inlineWriter!;
-    return settle(() => done(inline.commit([{ id: 0, params, rows: batch.length }])[0]!));
+    return settle(() => done(inline.commit([{ id: 0, params, rows: rows.length }])[0]!));
   }
 
   /**

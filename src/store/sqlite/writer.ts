@@ -4,9 +4,8 @@
  * The worker is referenced (keeps the process alive) only while inserts are in flight, so a store
  * left open never holds a finished program.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiledWorkerFile } from '../../workers/worker-file.js';
 import type { SqliteOptions } from './connection.js';
 import type { WriterReply, WriterRequest } from './writer-thread.js';
 
@@ -20,23 +19,6 @@ export interface WriterStats {
   rows: number;
   /** Most rows in one transaction. */
   largestGroupRows: number;
-}
-
-/**
- * The compiled worker module. Running from the TypeScript sources (the test runner), the worker still
- * has to be JavaScript: it is taken from `dist/`, which the test setup builds.
- */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return here.replace(/writer\.js$/, 'writer-thread.js');
-  const compiled = here.replace(
-    /([\\/])src([\\/]store[\\/]sqlite[\\/])writer\.ts$/,
-    '$1dist$1src$2writer-thread.js',
-  );
-  if (!existsSync(compiled)) {
-    throw new Error(`the SQLite writer thread is not built (${compiled} is missing): run npm run build`);
-  }
-  return compiled;
 }
 
 /** The writer thread of one SQLite database file. */
@@ -57,7 +39,7 @@ export class SqliteWriter {
   /** Starts the thread on `options.path` (the schema must already be migrated) and waits until it is open. */
   static start(options: SqliteOptions): Promise<SqliteWriter> {
     // No inherited node options: some (--input-type, --eval...) are refused in workers, and none are needed.
-    const worker = new Worker(workerFile(), {
+    const worker = new Worker(compiledWorkerFile(import.meta.url, 'writer-thread'), {
       workerData: { vigilSqliteWriter: true, options },
       execArgv: [],
       // Rows arrive as copies and live until their group commits: a young generation large enough for

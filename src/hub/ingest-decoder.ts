@@ -1,0 +1,80 @@
+/**
+ * Decoding ingest bodies for the hub, in the ingest thread (ingest-thread.ts) or, for tests and
+ * embedding, on the calling thread. Both give the same {@link DecodedBatch}.
+ */
+import { Worker } from 'node:worker_threads';
+import { compiledWorkerFile } from '../workers/worker-file.js';
+import { decodeAlertBatch, type DecodedBatch } from './batch-decode.js';
+import type { IngestReply, IngestRequest } from './ingest-thread.js';
+
+/** Turns request bodies into store rows. */
+export interface BatchDecoder {
+  decode(body: Buffer): Promise<DecodedBatch>;
+  close(): Promise<void>;
+}
+
+/** Young generation of the ingest thread: room for a few batches' parsed objects at once. */
+const INGEST_YOUNG_GENERATION_MB = 64;
+
+/** Decodes on the calling thread. */
+export function inlineBatchDecoder(maxBatch: number): BatchDecoder {
+  return {
+    decode: (body) => {
+      try {
+        return Promise.resolve(decodeAlertBatch(body, maxBatch));
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Starts the ingest thread. It keeps the process alive only while bodies are being decoded. */
+export function startIngestThread(maxBatch: number): BatchDecoder {
+  const worker = new Worker(compiledWorkerFile(import.meta.url, 'ingest-thread'), {
+    workerData: { vigilIngestThread: true, maxBatch },
+    // No inherited node options (some are refused in workers, none are needed).
+    execArgv: [],
+    resourceLimits: { maxYoungGenerationSizeMb: INGEST_YOUNG_GENERATION_MB },
+  });
+  worker.unref();
+  const waiting = new Map<number, { resolve: (r: DecodedBatch) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let failure: Error | undefined;
+  let closing: Promise<void> | undefined;
+  const fail = (err: Error): void => {
+    failure ??= err;
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`the hub's ingest thread exited (code ${code})`)));
+  worker.on('message', (m: IngestReply) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (waiting.size === 0) worker.unref();
+    if ('result' in m) w.resolve(m.result);
+    else w.reject(new Error(`ingest thread: ${m.crash}`));
+  });
+  return {
+    decode(body) {
+      if (closing) return Promise.reject(new Error('the hub is closing'));
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      if (waiting.size === 0) worker.ref();
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        // A body with a buffer of its own is moved, not copied; a slice of a shared one is copied.
+        const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+        const msg: IngestRequest = { id, body };
+        worker.postMessage(msg, own ? [body.buffer as ArrayBuffer] : []);
+      });
+    },
+    close() {
+      closing ??= failure ? Promise.resolve() : worker.terminate().then(() => undefined);
+      return closing;
+    },
+  };
+}
