@@ -5,11 +5,15 @@
 import { Worker } from 'node:worker_threads';
 import { compiledWorkerFile } from '../workers/worker-file.js';
 import { decodeAlertBatch, type DecodedBatch } from './batch-decode.js';
+import type { InsertResult, RowPort } from '../store/store.js';
 import type { IngestReply, IngestRequest } from './ingest-thread.js';
 
-/** Turns request bodies into store rows. */
+/** What became of a body: refused, decoded into rows for `Store.insertRows`, or already stored. */
+export type IngestOutcome = DecodedBatch | { ok: true; stored: InsertResult };
+
+/** Turns request bodies into store rows (or stored alerts, given a row port). */
 export interface BatchDecoder {
-  decode(body: Buffer): Promise<DecodedBatch>;
+  decode(body: Buffer): Promise<IngestOutcome>;
   close(): Promise<void>;
 }
 
@@ -30,8 +34,11 @@ export function inlineBatchDecoder(maxBatch: number): BatchDecoder {
   };
 }
 
-/** Starts the ingest thread. It keeps the process alive only while bodies are being decoded. */
-export function startIngestThread(maxBatch: number): BatchDecoder {
+/**
+ * Starts the ingest thread; with `rowPort` (the store's writer thread) it stores the rows itself and
+ * `decode` resolves with the counts. It keeps the process alive only while bodies are in flight.
+ */
+export function startIngestThread(maxBatch: number, rowPort?: RowPort): BatchDecoder {
   const worker = new Worker(compiledWorkerFile(import.meta.url, 'ingest-thread'), {
     workerData: { vigilIngestThread: true, maxBatch },
     // No inherited node options (some are refused in workers, none are needed).
@@ -39,7 +46,8 @@ export function startIngestThread(maxBatch: number): BatchDecoder {
     resourceLimits: { maxYoungGenerationSizeMb: INGEST_YOUNG_GENERATION_MB },
   });
   worker.unref();
-  const waiting = new Map<number, { resolve: (r: DecodedBatch) => void; reject: (e: Error) => void }>();
+  if (rowPort) worker.postMessage({ kind: 'port', rowPort } satisfies IngestRequest, [rowPort.port]);
+  const waiting = new Map<number, { resolve: (r: IngestOutcome) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let failure: Error | undefined;
   let closing: Promise<void> | undefined;
@@ -56,6 +64,8 @@ export function startIngestThread(maxBatch: number): BatchDecoder {
     waiting.delete(m.id);
     if (waiting.size === 0) worker.unref();
     if ('result' in m) w.resolve(m.result);
+    else if ('stored' in m) w.resolve({ ok: true, stored: m.stored });
+    else if ('storeFailed' in m) w.reject(new Error(m.storeFailed));
     else w.reject(new Error(`ingest thread: ${m.crash}`));
   });
   return {
@@ -68,7 +78,7 @@ export function startIngestThread(maxBatch: number): BatchDecoder {
         waiting.set(id, { resolve, reject });
         // A body with a buffer of its own is moved, not copied; a slice of a shared one is copied.
         const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-        const msg: IngestRequest = { id, body };
+        const msg: IngestRequest = { kind: 'decode', id, body };
         worker.postMessage(msg, own ? [body.buffer as ArrayBuffer] : []);
       });
     },

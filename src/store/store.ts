@@ -7,6 +7,7 @@
  */
 import type { Alert } from '../engine/engine.js';
 import type { Priority } from '../engine/rules/index.js';
+import type { MessagePort } from 'node:worker_threads';
 import type { AlertRow } from './alert-row.js';
 
 /** An alert as stored: the engine's alert plus a producer-chosen unique id. */
@@ -90,6 +91,17 @@ export interface RetentionResult {
 
 export type StoreKind = 'sqlite' | 'postgres';
 
+/**
+ * A direct line to a store's writer thread. Send `{ kind: 'insert', id, params, rows }` where
+ * `params` holds each row's values in `ALERT_COLUMNS` order, flat (`rowParams` of the SQLite store);
+ * the answer comes back on the port: `{ kind: 'done', id, inserted }` or `{ kind: 'failed', id,
+ * message }`.
+ */
+export interface RowPort {
+  port: MessagePort;
+  format: 'sqlite-params';
+}
+
 /** The alert store. Every method may be called concurrently; `close` waits for none of them. */
 export interface Store {
   readonly kind: StoreKind;
@@ -100,6 +112,11 @@ export interface Store {
    * Rows are trusted to come from `encodeAlert`.
    */
   insertRows(rows: readonly AlertRow[]): Promise<InsertResult>;
+  /**
+   * When the store writes from a thread of its own (SQLite), a port another thread can send encoded
+   * rows on directly (see {@link RowPort}); undefined otherwise. Each call makes a new port.
+   */
+  openRowPort?(): RowPort | undefined;
   /** One page of the alerts matching the query, newest first. */
   queryAlerts(query?: AlertQuery): Promise<AlertPage>;
   /** How many alerts match (limit and cursor do not apply). */

@@ -26,6 +26,7 @@ import type {
   InsertResult,
   RetentionPolicy,
   RetentionResult,
+  RowPort,
   Store,
   StoredAlert,
 } from '../store.js';
@@ -106,6 +107,10 @@ export class SqliteStore implements Store {
     private readonly writer?: SqliteWriter,
   ) {
     this.inlineWriter = writer ? undefined : new GroupWriter(db);
+  }
+
+  openRowPort(): RowPort | undefined {
+    return this.writer ? { port: this.writer.openRowPort(), format: 'sqlite-params' } : undefined;
   }
 
   /** Group-commit figures of the writer thread (undefined without one). */

@@ -11,21 +11,34 @@
  * rows, flat) and `{ kind: 'close' }`. Messages out: `{ kind: 'ready' }` once open, `{ kind: 'done', id,
  * inserted }` or `{ kind: 'failed', id, message }` per request, `{ kind: 'closed' }`.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { ALERT_COLUMNS } from '../alert-row.js';
 import { openSqliteDatabase, type SqliteOptions } from './connection.js';
 import { insertSql, ROWS_PER_INSERT } from './sql.js';
+
+/** Where a request's answer goes: the main thread, or the sender of a row port. */
+interface ReplyTo {
+  postMessage(m: WriterReply): void;
+}
 
 /** A request waiting for the next transaction. */
 interface Pending {
   id: number;
   params: unknown[];
   rows: number;
+  replyTo?: ReplyTo;
 }
 
-export type WriterRequest =
-  { kind: 'insert'; id: number; params: unknown[]; rows: number } | { kind: 'close' };
+/** An insert: `rows` rows, their {@link ALERT_COLUMNS} values flat in `params`. */
+export interface RowInsert {
+  kind: 'insert';
+  id: number;
+  params: unknown[];
+  rows: number;
+}
+
+export type WriterRequest = RowInsert | { kind: 'port'; port: MessagePort } | { kind: 'close' };
 export type WriterReply =
   | { kind: 'ready' }
   | { kind: 'done'; id: number; inserted: number }
@@ -98,6 +111,16 @@ function main(): void {
   let scheduled = false;
   let closing = false;
 
+  const schedule = (): void => {
+    // setImmediate runs after the messages already queued are delivered: they join this group.
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  /** Ports other threads send rows on directly (the hub's ingest thread), answered on the same port. */
+  const rowPorts: MessagePort[] = [];
+
   const flush = (): void => {
     scheduled = false;
     const reqs = pending;
@@ -110,14 +133,16 @@ function main(): void {
         // Before the replies: whoever awaited an insert then sees it in the figures.
         port.postMessage({ kind: 'group', requests: reqs.length, rows } satisfies WriterReply);
         for (let i = 0; i < reqs.length; i++) {
-          port.postMessage({ kind: 'done', id: reqs[i]!.id, inserted: counts[i]! } satisfies WriterReply);
+          const r = reqs[i]!;
+          (r.replyTo ?? port).postMessage({ kind: 'done', id: r.id, inserted: counts[i]! });
         }
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        for (const r of reqs) port.postMessage({ kind: 'failed', id: r.id, message } satisfies WriterReply);
+        for (const r of reqs) (r.replyTo ?? port).postMessage({ kind: 'failed', id: r.id, message });
       }
     }
     if (closing) {
+      for (const p of rowPorts) p.close();
       db.close();
       port.postMessage({ kind: 'closed' } satisfies WriterReply);
       port.close();
@@ -126,12 +151,20 @@ function main(): void {
 
   port.on('message', (m: WriterRequest) => {
     if (m.kind === 'insert') pending.push(m);
-    else closing = true;
-    // setImmediate runs after the messages already queued are delivered: they join this group.
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    else if (m.kind === 'port') {
+      const rowPort = m.port;
+      rowPorts.push(rowPort);
+      rowPort.on('message', (r: RowInsert) => {
+        if (closing) {
+          rowPort.postMessage({ kind: 'failed', id: r.id, message: 'the SQLite store is closed' });
+          return;
+        }
+        pending.push({ id: r.id, params: r.params, rows: r.rows, replyTo: rowPort });
+        schedule();
+      });
+      return;
+    } else closing = true;
+    schedule();
   });
   port.postMessage({ kind: 'ready' } satisfies WriterReply);
 }

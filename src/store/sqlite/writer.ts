@@ -4,7 +4,7 @@
  * The worker is referenced (keeps the process alive) only while inserts are in flight, so a store
  * left open never holds a finished program.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { compiledWorkerFile } from '../../workers/worker-file.js';
 import type { SqliteOptions } from './connection.js';
 import type { WriterReply, WriterRequest } from './writer-thread.js';
@@ -74,6 +74,17 @@ export class SqliteWriter {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ kind: 'insert', id, params, rows } satisfies WriterRequest);
     });
+  }
+
+  /**
+   * A port on which another thread sends inserts (`RowInsert`) straight to this writer, without
+   * passing through the main thread; each is answered on the port (`done` or `failed`). Transfer
+   * the port to that thread.
+   */
+  openRowPort(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    this.worker.postMessage({ kind: 'port', port: port2 } satisfies WriterRequest, [port2]);
+    return port1;
   }
 
   /** Commits what was sent, then stops the thread. */
