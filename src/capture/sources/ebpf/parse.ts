@@ -600,6 +600,27 @@ export const EBPF_SYSCALLS: readonly string[] = [
 ];
 
 /**
+ * Syscalls that make a new fd number besides the open family, dup family, socket and accept. With
+ * close left out of the capture, the state sees every fd number reused through them, so an entry is
+ * overwritten rather than left stale; their failures change nothing.
+ */
+const FD_MAKERS: readonly string[] = [
+  'pipe',
+  'pipe2',
+  'eventfd',
+  'eventfd2',
+  'signalfd',
+  'signalfd4',
+  'timerfd_create',
+  'inotify_init',
+  'inotify_init1',
+  'epoll_create',
+  'epoll_create1',
+  'memfd_create',
+  'pidfd_open',
+];
+
+/**
  * What the state engine needs whatever the rules say: process lifecycle (to know every thread's
  * executable, parent, credentials and working directory) and every syscall the probe decodes that
  * makes an fd (to resolve fd.name and socket tuples).
@@ -629,19 +650,7 @@ export const STATE_SYSCALLS: readonly string[] = [
   'dup2',
   'dup3',
   'fcntl',
-  'pipe',
-  'pipe2',
-  'eventfd',
-  'eventfd2',
-  'signalfd',
-  'signalfd4',
-  'timerfd_create',
-  'inotify_init',
-  'inotify_init1',
-  'epoll_create',
-  'epoll_create1',
-  'memfd_create',
-  'pidfd_open',
+  ...FD_MAKERS,
   'socket',
   'socketpair',
   'connect',
@@ -668,19 +677,7 @@ export const SUCCESS_ONLY_SAFE: readonly string[] = [
   'dup2',
   'dup3',
   'fcntl',
-  'pipe',
-  'pipe2',
-  'eventfd',
-  'eventfd2',
-  'signalfd',
-  'signalfd4',
-  'timerfd_create',
-  'inotify_init',
-  'inotify_init1',
-  'epoll_create',
-  'epoll_create1',
-  'memfd_create',
-  'pidfd_open',
+  ...FD_MAKERS,
   'chdir',
   'fchdir',
   'socket',
