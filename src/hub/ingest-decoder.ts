@@ -3,6 +3,7 @@
  * embedding, on the calling thread. Both give the same {@link DecodedBatch}.
  */
 import { Worker } from 'node:worker_threads';
+import { WorkerCalls } from '../workers/worker-calls.js';
 import { compiledWorkerFile } from '../workers/worker-file.js';
 import { decodeAlertBatch, type DecodedBatch } from './batch-decode.js';
 import type { InsertResult, RowPort } from '../store/store.js';
@@ -45,37 +46,22 @@ export function startIngestThread(maxBatch: number, rowPort?: RowPort): BatchDec
     execArgv: [],
     resourceLimits: { maxYoungGenerationSizeMb: INGEST_YOUNG_GENERATION_MB },
   });
-  worker.unref();
+  const calls = new WorkerCalls<IngestOutcome>(
+    worker,
+    (code) => `the hub's ingest thread exited (code ${code})`,
+  );
   if (rowPort) worker.postMessage({ kind: 'port', rowPort } satisfies IngestRequest, [rowPort.port]);
-  const waiting = new Map<number, { resolve: (r: IngestOutcome) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  let failure: Error | undefined;
   let closing: Promise<void> | undefined;
-  const fail = (err: Error): void => {
-    failure ??= err;
-    for (const w of waiting.values()) w.reject(err);
-    waiting.clear();
-  };
-  worker.on('error', fail);
-  worker.on('exit', (code) => fail(new Error(`the hub's ingest thread exited (code ${code})`)));
   worker.on('message', (m: IngestReply) => {
-    const w = waiting.get(m.id);
-    if (!w) return;
-    waiting.delete(m.id);
-    if (waiting.size === 0) worker.unref();
-    if ('result' in m) w.resolve(m.result);
-    else if ('stored' in m) w.resolve({ ok: true, stored: m.stored });
-    else if ('storeFailed' in m) w.reject(new Error(m.storeFailed));
-    else w.reject(new Error(`ingest thread: ${m.crash}`));
+    if ('result' in m) calls.settle(m.id, { value: m.result });
+    else if ('stored' in m) calls.settle(m.id, { value: { ok: true, stored: m.stored } });
+    else if ('storeFailed' in m) calls.settle(m.id, { error: new Error(m.storeFailed) });
+    else calls.settle(m.id, { error: new Error(`ingest thread: ${m.crash}`) });
   });
   return {
     decode(body) {
       if (closing) return Promise.reject(new Error('the hub is closing'));
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      if (waiting.size === 0) worker.ref();
-      return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
+      return calls.call((id) => {
         // A body with a buffer of its own is moved, not copied; a slice of a shared one is copied.
         const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
         const msg: IngestRequest = { kind: 'decode', id, body };
@@ -83,7 +69,7 @@ export function startIngestThread(maxBatch: number, rowPort?: RowPort): BatchDec
       });
     },
     close() {
-      closing ??= failure ? Promise.resolve() : worker.terminate().then(() => undefined);
+      closing ??= calls.failed ? Promise.resolve() : worker.terminate().then(() => undefined);
       return closing;
     },
   };

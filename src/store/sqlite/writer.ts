@@ -5,6 +5,7 @@
  * left open never holds a finished program.
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { WorkerCalls } from '../../workers/worker-calls.js';
 import { compiledWorkerFile } from '../../workers/worker-file.js';
 import type { SqliteOptions } from './connection.js';
 import type { WriterReply, WriterRequest } from './writer-thread.js';
@@ -23,17 +24,13 @@ export interface WriterStats {
 
 /** The writer thread of one SQLite database file. */
 export class SqliteWriter {
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
-  private failure: Error | undefined;
+  private readonly calls: WorkerCalls<number>;
   private closed: Promise<void> | undefined;
   readonly stats: WriterStats = { groups: 0, requests: 0, rows: 0, largestGroupRows: 0 };
 
   private constructor(private readonly worker: Worker) {
+    this.calls = new WorkerCalls(worker, (code) => `SQLite writer thread exited (code ${code})`);
     worker.on('message', (m: WriterReply) => this.onReply(m));
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => this.fail(new Error(`SQLite writer thread exited (code ${code})`)));
-    worker.unref();
   }
 
   /** Starts the thread on `options.path` (the schema must already be migrated) and waits until it is open. */
@@ -67,13 +64,9 @@ export class SqliteWriter {
   /** Inserts `rows` rows (their values flat, in ALERT_COLUMNS order); resolves with how many were new. */
   insert(params: unknown[], rows: number): Promise<number> {
     if (this.closed) return Promise.reject(new Error('the SQLite store is closed'));
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    if (this.waiting.size === 0) this.worker.ref();
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ kind: 'insert', id, params, rows } satisfies WriterRequest);
-    });
+    return this.calls.call((id) =>
+      this.worker.postMessage({ kind: 'insert', id, params, rows } satisfies WriterRequest),
+    );
   }
 
   /**
@@ -90,7 +83,7 @@ export class SqliteWriter {
   /** Commits what was sent, then stops the thread. */
   close(): Promise<void> {
     this.closed ??= new Promise((resolve) => {
-      if (this.failure) {
+      if (this.calls.failed) {
         resolve();
         return;
       }
@@ -104,15 +97,9 @@ export class SqliteWriter {
   private onReply(m: WriterReply): void {
     switch (m.kind) {
       case 'done':
-      case 'failed': {
-        const w = this.waiting.get(m.id);
-        if (!w) return;
-        this.waiting.delete(m.id);
-        if (this.waiting.size === 0) this.worker.unref();
-        if (m.kind === 'done') w.resolve(m.inserted);
-        else w.reject(new Error(m.message));
+      case 'failed':
+        this.calls.settle(m.id, m.kind === 'done' ? { value: m.inserted } : { error: new Error(m.message) });
         return;
-      }
       case 'group':
         this.stats.groups++;
         this.stats.requests += m.requests;
@@ -123,12 +110,5 @@ export class SqliteWriter {
       case 'closed': // the exit event follows
         return;
     }
-  }
-
-  /** The thread died: every waiting insert fails, and so does every later one. */
-  private fail(err: Error): void {
-    this.failure ??= err;
-    for (const w of this.waiting.values()) w.reject(err);
-    this.waiting.clear();
   }
 }
