@@ -36,7 +36,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Detector } from '../src/agent/detector.js';
 import { loadRuleSet } from '../src/agent/ruleset.js';
@@ -53,25 +53,14 @@ import {
 import { StateEngine } from '../src/capture/state/state-engine.js';
 import type { Alert, Engine } from '../src/engine/engine.js';
 import type { SyscallEvent } from '../src/engine/event.js';
+import { cliNodeFlags, cliPath, repoRoot } from './installed-cli.js';
 
-/** The repository root: the nearest folder above this file with a package.json. */
-function findRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
-  return d;
-}
-const root = findRoot();
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const root = repoRoot;
+const cli = cliPath;
 const rulesDir = join(root, 'rules');
 
 // The agent runs with the Node options of the installed `vigil` command (its shebang line): the
 // young generation's size changes how much the garbage collector costs per event.
-const cliNodeFlags = existsSync(cli)
-  ? ((/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '')?.[1] ?? '')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean) as string[])
-  : [];
 if (cliNodeFlags.some((f) => !process.execArgv.includes(f)) && !process.env.VIGIL_BENCH_AGENT_CHILD) {
   const r = spawnSync(
     process.execPath,

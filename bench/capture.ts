@@ -29,30 +29,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { cliNodeFlags, cliPath, repoRoot } from './installed-cli.js';
 
-/** The repository root: the nearest folder above this file with a package.json (bench/ or dist/bench/). */
-function findRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
-  return d;
-}
-const root = findRoot();
+const root = repoRoot;
 const build = join(root, 'native', 'bpf', 'build');
 const workloadBin = join(build, 'vigil-workload');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
-/**
- * Node options of the installed `vigil` command (its `#!/usr/bin/env -S node …` line): the agent is
- * measured as users run it.
- */
-const cliNodeFlags = (
-  /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '')?.[1] ?? ''
-)
-  .trim()
-  .split(/\s+/)
-  .filter(Boolean);
+// The agent is measured as users run it: the built CLI with its shebang's Node options.
+const cli = cliPath;
 const httpJs = join(root, 'dist', 'bench', 'workloads', 'http.js');
 
 const envNum = (name: string, dflt: number): number => {

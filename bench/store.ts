@@ -22,8 +22,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Priority } from '../src/engine/rules/index.js';
 import { alertToWire } from '../src/hub/wire.js';
@@ -38,14 +37,9 @@ import {
 import { openSqliteStore, rowParams as sqliteRowParams, SqliteStore } from '../src/store/sqlite/store.js';
 import { GroupWriter } from '../src/store/sqlite/writer-thread.js';
 import { rng } from './synthetic-stream.js';
+import { cliNodeFlags, cliPath, repoRoot } from './installed-cli.js';
 
-/** The repository root: the nearest folder above this file with a package.json (from bench/ or dist/bench/). */
-function findRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
-  return d;
-}
-const root = findRoot();
+const root = repoRoot;
 const INGEST = Number(process.env.VIGIL_BENCH_STORE_INGEST ?? 200_000);
 const ROWS = Number(process.env.VIGIL_BENCH_STORE_ROWS ?? 1_000_000);
 const BATCH = Number(process.env.VIGIL_BENCH_STORE_BATCH ?? 1000);
@@ -417,14 +411,8 @@ interface Backend {
 const TOKEN = 'bench-token-0123456789';
 /** Agents shipping at once in the concurrent paths. */
 const SENDERS = Number(process.env.VIGIL_BENCH_STORE_SENDERS ?? 4);
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
-/** Node options of the installed `vigil` command (its `#!/usr/bin/env -S node …` line). */
-const cliNodeFlags = (
-  /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '')?.[1] ?? ''
-)
-  .trim()
-  .split(/\s+/)
-  .filter(Boolean);
+// `vigil hub` runs as users run it: the built CLI with its shebang's Node options.
+const cli = cliPath;
 
 /** A `vigil hub` process as users run it, on loopback, and its CPU time (all threads) from /proc. */
 interface HubProcess {
