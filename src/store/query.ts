@@ -34,6 +34,11 @@ export interface Dialect {
    * answer from an index; it is added to (never replaces) the exact condition.
    */
   containerHint?(values: readonly string[]): string;
+  /**
+   * Optional: what follows `FROM alerts` in page and count queries (an index hint), when the backend
+   * knows better than its planner which access path the query needs.
+   */
+  tableHint?(): string;
 }
 
 /** Keyset position: the last alert of a page. */
@@ -143,12 +148,18 @@ export function whereClause(d: Dialect, f: AlertFilter, after?: CursorPosition):
 export const SELECT_COLUMNS =
   'id, time, rule, priority, source, hostname, output, output_fields, output_types, tags';
 
+/** The dialect's table hint, with its leading space. */
+function hint(d: Dialect): string {
+  const h = d.tableHint?.();
+  return h ? ` ${h}` : '';
+}
+
 /** SQL for one page (fetches one extra row to know whether another page follows). */
 export function pageQuery(d: Dialect, q: AlertQuery): { sql: string; limit: number } {
   const limit = resolveLimit(q.limit);
   const after = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
   const where = whereClause(d, q, after);
-  const sql = `SELECT ${SELECT_COLUMNS} FROM alerts WHERE ${where} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)}`;
+  const sql = `SELECT ${SELECT_COLUMNS} FROM alerts${hint(d)} WHERE ${where} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)}`;
   return { sql, limit };
 }
 
@@ -161,7 +172,7 @@ export function toPage(alerts: StoredAlert[], limit: number): { alerts: StoredAl
 
 /** SQL counting the alerts of a filter. */
 export function countQuery(d: Dialect, f: AlertFilter): string {
-  return `SELECT COUNT(*) AS n FROM alerts WHERE ${whereClause(d, f)}`;
+  return `SELECT COUNT(*) AS n FROM alerts${hint(d)} WHERE ${whereClause(d, f)}`;
 }
 
 /** SQL deleting the alerts older than `t` (any bigint). */

@@ -53,6 +53,32 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX alerts_k8s_ns_time ON alerts (k8s_ns, time) WHERE k8s_ns IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'text index',
+    // Words → blocks of alerts (text-index.ts). An existing store's alerts are indexed by the writer
+    // after the upgrade, when it is idle; until then the text filter scans them, as before.
+    sql: `
+      CREATE TABLE text_terms (
+        id   INTEGER PRIMARY KEY,
+        term TEXT NOT NULL UNIQUE
+      );
+      CREATE TABLE text_blocks (
+        block INTEGER NOT NULL,
+        term  INTEGER NOT NULL,
+        seqs  BLOB    NOT NULL,
+        PRIMARY KEY (block, term)
+      ) WITHOUT ROWID;
+      CREATE TABLE text_segments (
+        term    INTEGER NOT NULL,
+        segment INTEGER NOT NULL,
+        blocks  INTEGER NOT NULL,
+        PRIMARY KEY (term, segment)
+      ) WITHOUT ROWID;
+      CREATE TABLE text_progress (indexed_seq INTEGER NOT NULL);
+      INSERT INTO text_progress (indexed_seq) VALUES (0);
+    `,
+  },
 ];
 
 /** The schema version this build knows (the last migration's). */

@@ -35,6 +35,7 @@ import { sqliteSchemaVersion } from './migrations.js';
 import { rowParams } from './sql.js';
 import { SqliteWriter, type WriterStats } from './writer.js';
 import { GroupWriter } from './writer-thread.js';
+import { TextSearch, trimTextIndex, type TextCandidates } from './text-index.js';
 
 export { insertSql, ROWS_PER_INSERT, rowParams } from './sql.js';
 
@@ -65,8 +66,14 @@ const DELETE_CHUNK = 20_000;
 /** SQLite's SQL differences (exported for plan tests). */
 export class SqliteDialect implements Dialect {
   readonly params: unknown[] = [];
-  /** `containerHint` off: the caller splits the query by container id itself. */
-  constructor(private readonly hintContainers = true) {}
+  /**
+   * `containerHint` off: the caller splits the query by container id itself. `text`: the alerts the
+   * text index names for the text filter, and how far the index reaches (alerts above are scanned).
+   */
+  constructor(
+    private readonly hintContainers = true,
+    private readonly text?: TextCandidates,
+  ) {}
   bind(value: unknown): string {
     this.params.push(value);
     return '?';
@@ -78,9 +85,19 @@ export class SqliteDialect implements Dialect {
   tagsAnyOf(tags: readonly string[]): string {
     return `EXISTS (SELECT 1 FROM json_each(alerts.tags) WHERE json_each.value IN (${tags.map((t) => this.bind(t)).join(', ')}))`;
   }
+  tableHint(): string {
+    // The index's candidates are few (at most TEXT_CANDIDATES_MAX): read by seq and sorted. The
+    // planner, expecting LIKE's average selectivity, would rather walk the whole time index.
+    // NOT INDEXED leaves it the rowid lookups only.
+    return this.text ? 'NOT INDEXED' : '';
+  }
   outputContains(likePattern: string): string {
     // LIKE folds ASCII case in SQLite (case_sensitive_like is off).
-    return `output LIKE ${this.bind(likePattern)} ESCAPE '\\'`;
+    const like = `output LIKE ${this.bind(likePattern)} ESCAPE '\\'`;
+    if (!this.text) return like;
+    // LIKE still decides; the index only says which rows may match, except those it does not cover
+    // yet. Bound in the order they appear.
+    return `(${like} AND (seq IN (SELECT value FROM json_each(${this.bind(this.text.ids)})) OR seq > ${this.bind(this.text.indexedSeq)}))`;
   }
   containerHint(values: readonly string[]): string {
     if (!this.hintContainers) return '1';
@@ -107,6 +124,24 @@ export class SqliteStore implements Store {
     private readonly writer?: SqliteWriter,
   ) {
     this.inlineWriter = writer ? undefined : new GroupWriter(db);
+    this.textSearch = new TextSearch(db);
+  }
+
+  private readonly textSearch: TextSearch;
+
+  /** The text index's candidates for a text filter (undefined: scan). */
+  private textCandidates(text: string | undefined): TextCandidates | undefined {
+    return text === undefined || text === '' ? undefined : this.textSearch.candidates(text);
+  }
+
+  /**
+   * Stored alerts the text index does not cover yet: it is filled behind ingest, a block at a time,
+   * when the writer is idle (the text filter scans these).
+   */
+  textIndexLag(): number {
+    const max = this.db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck().get() as number;
+    const done = this.db.prepare('SELECT indexed_seq FROM text_progress').pluck().get() as number;
+    return Math.max(0, max - done);
   }
 
   openRowPort(): RowPort | undefined {
@@ -151,7 +186,12 @@ export class SqliteStore implements Store {
     const done = (inserted: number): InsertResult => ({ inserted, duplicates: rows.length - inserted });
     if (this.writer) return this.writer.insert(params, rows.length).then(done);
     const inline = this.inlineWriter!;
-    return settle(() => done(inline.commit([{ id: 0, params, rows: rows.length }])[0]!));
+    return settle(() => {
+      const inserted = inline.commit([{ id: 0, params, rows: rows.length }])[0]!;
+      // No thread to index behind ingest: the text index takes every full block at once.
+      while (inline.text.step() > 0);
+      return done(inserted);
+    });
   }
 
   /**
@@ -193,14 +233,15 @@ export class SqliteStore implements Store {
   queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
     return settle(() => {
       const split = this.branches(query);
+      const text = this.textCandidates(query.text);
       let d: SqliteDialect;
       let sql: string;
       let limit: number;
       if (split === undefined) {
-        d = new SqliteDialect();
+        d = new SqliteDialect(true, text);
         ({ sql, limit } = pageQuery(d, query));
       } else {
-        d = new SqliteDialect(false);
+        d = new SqliteDialect(false, text);
         limit = resolveLimit(query.limit);
         const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
         const arms = split.values.map((v) => {
@@ -209,7 +250,8 @@ export class SqliteStore implements Store {
           const eq = `${split.column} = ${d.bind(v)}`;
           // INDEXED BY: with statistics the planner would read a rare value's arm by walking the whole
           // time index (it expects the average value's frequency); the arm's own index is always right.
-          return `SELECT * FROM (SELECT ${SELECT_COLUMNS} FROM alerts INDEXED BY ${split.index} WHERE ${where} AND ${eq} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)})`;
+          const access = d.tableHint() || `INDEXED BY ${split.index}`;
+          return `SELECT * FROM (SELECT ${SELECT_COLUMNS} FROM alerts ${access} WHERE ${where} AND ${eq} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)})`;
         });
         sql = `${arms.join(' UNION ALL ')} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)}`;
       }
@@ -234,7 +276,7 @@ export class SqliteStore implements Store {
 
   countAlerts(filter: AlertFilter = {}): Promise<number> {
     return settle(() => {
-      const d = new SqliteDialect();
+      const d = new SqliteDialect(true, this.textCandidates(filter.text));
       const sql = countQuery(d, filter);
       return Number((this.statement(sql).get(d.params) as { n: bigint }).n);
     });
@@ -249,7 +291,11 @@ export class SqliteStore implements Store {
     const chunk = this.db.prepare(
       `DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE ${where} ORDER BY time, id LIMIT ${DELETE_CHUNK})`,
     );
-    const step = this.db.transaction(() => chunk.run(params).changes);
+    const step = this.db.transaction(() => {
+      const n = chunk.run(params).changes;
+      if (n > 0) trimTextIndex(this.db);
+      return n;
+    });
     let total = 0;
     for (;;) {
       const n = step.immediate();

@@ -16,6 +16,7 @@ import type Database from 'better-sqlite3';
 import { ALERT_COLUMNS } from '../alert-row.js';
 import { openSqliteDatabase, type SqliteOptions } from './connection.js';
 import { insertSql, ROWS_PER_INSERT } from './sql.js';
+import { BLOCK_ROWS, TextIndexer } from './text-index.js';
 
 /** Where a request's answer goes: the main thread, or the sender of a row port. */
 interface ReplyTo {
@@ -47,6 +48,14 @@ export type WriterReply =
   | { kind: 'closed' };
 
 const COLS = ALERT_COLUMNS.length;
+/**
+ * Alerts the text index may fall behind before the writer indexes a block after every commit even
+ * under load (below it, blocks are indexed only when no insert waits). A text filter scans the
+ * alerts the index lacks, so this bounds that scan under sustained ingest (~0.2 s at this size).
+ */
+export const TEXT_INDEX_MAX_LAG = 64 * BLOCK_ROWS;
+/** Quiet time after the last insert before the writer fills the text index. */
+const TEXT_INDEX_IDLE_MS = 100;
 const CONTAINER_ID = ALERT_COLUMNS.indexOf('container_id');
 const CONTAINER_NAME = ALERT_COLUMNS.indexOf('container_name');
 
@@ -57,8 +66,11 @@ export class GroupWriter {
   private readonly container: Database.Statement;
   private readonly group: Database.Transaction<(reqs: Pending[]) => number[]>;
   private readonly chunk: unknown[] = [];
+  /** Fills the text index behind the inserts (see text-index.ts). */
+  readonly text: TextIndexer;
 
   constructor(db: Database.Database) {
+    this.text = new TextIndexer(db);
     this.many = db.prepare(insertSql(ROWS_PER_INSERT));
     this.one = db.prepare(insertSql(1));
     this.container = db.prepare(
@@ -121,6 +133,33 @@ function main(): void {
   /** Ports other threads send rows on directly (the hub's ingest thread), answered on the same port. */
   const rowPorts: MessagePort[] = [];
 
+  // The text index is filled behind ingest, a block (4,096 alerts) per step: once the writer has had
+  // no insert for TEXT_INDEX_IDLE_MS, or after each commit when it lags by more than
+  // TEXT_INDEX_MAX_LAG. A failure there (the write lock held by a retention pass, say) is retried
+  // at the next step; inserts never depend on it.
+  let idleTimer: NodeJS.Timeout | undefined;
+  let lastWrite = 0;
+  const indexWhenIdle = (): void => {
+    idleTimer = undefined;
+    if (closing) return;
+    const quiet = Date.now() - lastWrite;
+    if (pending.length > 0 || quiet < TEXT_INDEX_IDLE_MS) {
+      idleTimer = setTimeout(indexWhenIdle, TEXT_INDEX_IDLE_MS - Math.min(quiet, TEXT_INDEX_IDLE_MS - 1));
+      return;
+    }
+    let n = 0;
+    try {
+      n = writer.text.step();
+    } catch {
+      n = 0;
+    }
+    // Next block at once, after any insert that arrived meanwhile.
+    if (n > 0) idleTimer = setTimeout(indexWhenIdle, 0);
+  };
+  const wakeIndexer = (): void => {
+    idleTimer ??= setTimeout(indexWhenIdle, TEXT_INDEX_IDLE_MS);
+  };
+
   const flush = (): void => {
     scheduled = false;
     const reqs = pending;
@@ -140,8 +179,18 @@ function main(): void {
         const message = err instanceof Error ? err.message : String(err);
         for (const r of reqs) (r.replyTo ?? port).postMessage({ kind: 'failed', id: r.id, message });
       }
+      lastWrite = Date.now();
+      if (!closing) {
+        try {
+          if (writer.text.lag() > TEXT_INDEX_MAX_LAG) writer.text.step();
+        } catch {
+          // retried after the next commit
+        }
+        wakeIndexer();
+      }
     }
     if (closing) {
+      if (idleTimer) clearTimeout(idleTimer);
       for (const p of rowPorts) p.close();
       db.close();
       port.postMessage({ kind: 'closed' } satisfies WriterReply);
@@ -167,6 +216,8 @@ function main(): void {
     schedule();
   });
   port.postMessage({ kind: 'ready' } satisfies WriterReply);
+  // Alerts stored before this start (another process, an older version) are indexed when idle.
+  wakeIndexer();
 }
 
 if (parentPort && (workerData as { vigilSqliteWriter?: boolean } | null)?.vigilSqliteWriter) main();
