@@ -73,6 +73,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         term    INTEGER NOT NULL,
         segment INTEGER NOT NULL,
         blocks  INTEGER NOT NULL,
+        seqs    BLOB    NOT NULL,
         PRIMARY KEY (term, segment)
       ) WITHOUT ROWID;
       CREATE TABLE text_progress (indexed_seq INTEGER NOT NULL);

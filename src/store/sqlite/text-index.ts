@@ -36,8 +36,18 @@ export const SEGMENT_BLOCKS = 32;
 export const MAX_INDEXED_DIGITS = 6;
 /** Vocabulary terms one word of a query may expand to (a fragment such as `e` matches too many). */
 const MAX_TERMS_PER_WORD = 512;
-/** Candidate blocks beyond which the index is not used (the string is common: scan in time order). */
-const MAX_CANDIDATE_BLOCKS = 96;
+/** Recent candidate blocks sampled to find a query's rarest word. */
+const SAMPLE_BLOCKS = 3;
+/**
+ * Alerts the rarest word of a query may be estimated to have for the index to be read (beyond, the
+ * string is common and a scan in time order fills a page sooner).
+ */
+const MAX_FIRST_WORD_ALERTS = 200_000;
+
+interface OffsetsRow {
+  block: number;
+  seqs: Buffer;
+}
 /**
  * Most alerts the index may name for a text filter to be read through it; a commoner string is
  * found faster by walking the time index, where a page fills quickly.
@@ -128,8 +138,9 @@ export class TextIndexer {
   private readonly findTerm: Database.Statement;
   private readonly addTerm: Database.Statement;
   private readonly addBlock: Database.Statement;
-  private readonly segmentTerms: Database.Statement;
+  private readonly segmentRows: Database.Statement;
   private readonly addSegment: Database.Statement;
+  private readonly dropBlocks: Database.Statement;
   private readonly advance: Database.Statement;
   private readonly indexBlock: Database.Transaction<() => number>;
   /** Term ids already looked up (terms are never renumbered, so this never goes stale). */
@@ -142,10 +153,13 @@ export class TextIndexer {
     this.findTerm = db.prepare('SELECT id FROM text_terms WHERE term = ?').pluck();
     this.addTerm = db.prepare('INSERT INTO text_terms (term) VALUES (?)');
     this.addBlock = db.prepare('INSERT OR REPLACE INTO text_blocks (block, term, seqs) VALUES (?, ?, ?)');
-    this.segmentTerms = db.prepare('SELECT block, term FROM text_blocks WHERE block BETWEEN ? AND ?');
-    this.addSegment = db.prepare(
-      'INSERT OR REPLACE INTO text_segments (term, segment, blocks) VALUES (?, ?, ?)',
+    this.segmentRows = db.prepare(
+      'SELECT block, term, seqs FROM text_blocks WHERE block BETWEEN ? AND ? ORDER BY block',
     );
+    this.addSegment = db.prepare(
+      'INSERT OR REPLACE INTO text_segments (term, segment, blocks, seqs) VALUES (?, ?, ?, ?)',
+    );
+    this.dropBlocks = db.prepare('DELETE FROM text_blocks WHERE block < ?');
     this.advance = db.prepare('UPDATE text_progress SET indexed_seq = ?');
     this.indexBlock = db.transaction(() => this.indexNextBlock());
   }
@@ -193,16 +207,32 @@ export class TextIndexer {
     return n;
   }
 
+  /**
+   * Writes a finished segment's postings, one row per word (its blocks' offsets together), so a
+   * lookup reads a word's few rows rather than seeking into every block; then drops the block rows
+   * of older segments (the newest closed segment keeps them: lookups sample its last blocks).
+   */
   private writeSegment(segment: number): void {
     const firstBlock = segment * SEGMENT_BLOCKS;
-    const masks = new Map<number, number>();
-    for (const r of this.segmentTerms.iterate(firstBlock, firstBlock + SEGMENT_BLOCKS - 1) as Iterable<{
+    const parts = new Map<number, { mask: number; chunks: Buffer[] }>();
+    for (const r of this.segmentRows.iterate(firstBlock, firstBlock + SEGMENT_BLOCKS - 1) as Iterable<{
       block: number;
       term: number;
+      seqs: Buffer;
     }>) {
-      masks.set(r.term, ((masks.get(r.term) ?? 0) | (1 << (r.block - firstBlock))) >>> 0);
+      let p = parts.get(r.term);
+      if (!p) parts.set(r.term, (p = { mask: 0, chunks: [] }));
+      const i = r.block - firstBlock;
+      p.mask = (p.mask | (1 << i)) >>> 0;
+      const head = Buffer.allocUnsafe(3);
+      head.writeUInt8(i, 0);
+      head.writeUInt16LE(r.seqs.length / 2, 1);
+      p.chunks.push(head, r.seqs);
     }
-    for (const [term, mask] of masks) this.addSegment.run(term, segment, mask);
+    for (const [term, p] of [...parts].sort((x, y) => x[0] - y[0])) {
+      this.addSegment.run(term, segment, p.mask, Buffer.concat(p.chunks));
+    }
+    this.dropBlocks.run(firstBlock);
   }
 
   private termId(w: string): number {
@@ -234,11 +264,14 @@ export class TextSearch {
   private readonly exact: Database.Statement;
   private readonly like: Database.Statement;
   private readonly prefix: Database.Statement;
-  private readonly segments: Database.Statement;
-  private readonly blockTerms: Database.Statement;
-  private readonly blockOffsets: Database.Statement;
+  private readonly segmentBytes: Database.Statement;
+  private readonly blockBytes: Database.Statement;
+  private readonly segmentRows: Database.Statement;
+  private readonly segmentRowsIn: Database.Statement;
+  private readonly blockRows: Database.Statement;
 
   constructor(db: Database.Database) {
+    const terms = 'term IN (SELECT value FROM json_each(?))';
     this.progress = db.prepare('SELECT indexed_seq FROM text_progress').pluck();
     this.exact = db.prepare('SELECT id FROM text_terms WHERE term = ?').pluck();
     this.like = db
@@ -247,16 +280,21 @@ export class TextSearch {
     this.prefix = db
       .prepare(`SELECT id FROM text_terms WHERE term >= ? AND term < ? LIMIT ${MAX_TERMS_PER_WORD + 1}`)
       .pluck();
-    this.segments = db.prepare(
-      'SELECT segment, blocks FROM text_segments WHERE term IN (SELECT value FROM json_each(?))',
-    );
-    this.blockTerms = db
+    // length() of a blob is read from the record header: sizes cost no posting reads.
+    this.segmentBytes = db
+      .prepare(`SELECT coalesce(sum(length(seqs)), 0) FROM text_segments WHERE ${terms}`)
+      .pluck();
+    this.blockBytes = db
       .prepare(
-        'SELECT 1 FROM text_blocks WHERE block = ? AND term IN (SELECT value FROM json_each(?)) LIMIT 1',
+        `SELECT coalesce(sum(length(seqs)), 0) FROM text_blocks WHERE block IN (SELECT value FROM json_each(?)) AND ${terms}`,
       )
       .pluck();
-    this.blockOffsets = db.prepare(
-      'SELECT term, seqs FROM text_blocks WHERE block = ? AND term IN (SELECT value FROM json_each(?))',
+    this.segmentRows = db.prepare(`SELECT segment, seqs FROM text_segments WHERE ${terms}`);
+    this.segmentRowsIn = db.prepare(
+      `SELECT segment, seqs FROM text_segments WHERE ${terms} AND segment IN (SELECT value FROM json_each(?))`,
+    );
+    this.blockRows = db.prepare(
+      `SELECT block, seqs FROM text_blocks WHERE block IN (SELECT value FROM json_each(?)) AND ${terms}`,
     );
   }
 
@@ -289,69 +327,112 @@ export class TextSearch {
    */
   candidates(text: string): TextCandidates | undefined {
     const indexedSeq = this.progress.get() as number;
-    if (indexedSeq === 0) return undefined;
-    const groups: number[][] = [];
+    const blocks = Math.floor((indexedSeq + 1) / BLOCK_ROWS);
+    if (blocks === 0) return undefined;
+    const groups: string[] = [];
     for (const w of queryWords(text)) {
       const terms = this.termsFor(w);
       if (terms === undefined) continue;
       if (terms.length === 0) return { ids: '[]', indexedSeq }; // a word no indexed alert has
-      groups.push(terms);
+      groups.push(JSON.stringify(terms));
     }
     if (groups.length === 0) return undefined;
-    // The rarest words first: their block sets are the smallest to intersect with.
-    const lastBlock = Math.floor((indexedSeq + 1) / BLOCK_ROWS) - 1;
-    const openSegment = Math.floor((lastBlock + 1) / SEGMENT_BLOCKS);
-    let blocks: Set<number> | undefined;
-    for (const terms of groups) {
-      const json = JSON.stringify(terms);
-      const mine = new Set<number>();
-      for (const r of this.segments.iterate(json) as Iterable<{ segment: number; blocks: number }>) {
-        if (r.segment >= openSegment) continue;
-        for (let m = r.blocks >>> 0, i = 0; m !== 0; m >>>= 1, i++) {
-          if (m & 1) {
-            const b = r.segment * SEGMENT_BLOCKS + i;
-            if (!blocks || blocks.has(b)) mine.add(b);
-          }
-        }
+    const range = (from: number, to: number): number[] =>
+      Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+    // Closed segments are read from text_segments, the blocks after them from text_blocks.
+    const open = range(Math.floor(blocks / SEGMENT_BLOCKS) * SEGMENT_BLOCKS, blocks);
+    const openJson = JSON.stringify(open);
+    // Postings per word (an upper bound: 2 bytes each, plus 3 per block in segment rows).
+    const sizes = groups.map(
+      (g) => ((this.segmentBytes.get(g) as number) + (this.blockBytes.get(openJson, g) as number)) / 2,
+    );
+    const order = groups.map((_, g) => g).sort((x, y) => sizes[x]! - sizes[y]!);
+    if (sizes[order[0]!]! > MAX_FIRST_WORD_ALERTS) return undefined;
+    // The newest few blocks with every word: roughly how many alerts the whole string has. A common
+    // string is left to the scan before more is read.
+    const sample = range(Math.max(0, blocks - SAMPLE_BLOCKS), blocks);
+    let inSample: Offsets | undefined;
+    for (const g of order) inSample = this.read(groups[g]!, open, inSample, sample);
+    if ((inSample!.count / sample.length) * blocks > TEXT_CANDIDATES_MAX) return undefined;
+    // Each word alone may be common while the string is rare (a pod name's parts): intersect per
+    // alert, rarest word first, reading the next word only where candidates remain.
+    let cand: Offsets | undefined;
+    for (const g of order) {
+      if (cand && cand.count <= TEXT_CANDIDATES_MAX) {
+        // Few enough for LIKE; the next word is still read when that is cheaper than checking the
+        // rows it would rule out (a row read for LIKE costs far more than an offset).
+        const toRead = (sizes[g]! * cand.map.size) / blocks;
+        if (cand.count <= 16 || toRead > 10 * cand.count) break;
       }
-      // Blocks of the segment still being filled: asked one by one.
-      for (let b = openSegment * SEGMENT_BLOCKS; b <= lastBlock; b++) {
-        if ((!blocks || blocks.has(b)) && this.blockTerms.get(b, json) !== undefined) mine.add(b);
-      }
-      blocks = mine;
-      if (blocks.size === 0) return { ids: '[]', indexedSeq };
+      cand = this.read(groups[g]!, open, cand);
     }
-    if (!blocks || blocks.size > MAX_CANDIDATE_BLOCKS) return undefined;
-    const termGroups = new Map<number, number[]>();
-    groups.forEach((terms, g) => {
-      for (const t of terms) (termGroups.get(t) ?? termGroups.set(t, []).get(t)!).push(g);
-    });
-    const allTerms = JSON.stringify([...termGroups.keys()]);
+    if (!cand || cand.count > TEXT_CANDIDATES_MAX) return undefined;
     const ids: number[] = [];
-    // Per offset of a block, how many of the query's words (taken in order) were found there so far:
-    // an offset counts for word g only if it counted for every word before it.
-    const hits = new Uint8Array(BLOCK_ROWS);
-    const offsets: Buffer[][] = groups.map(() => []);
-    for (const b of [...blocks].sort((x, y) => x - y)) {
-      for (const list of offsets) list.length = 0;
-      for (const r of this.blockOffsets.iterate(b, allTerms) as Iterable<{ term: number; seqs: Buffer }>) {
-        for (const g of termGroups.get(r.term) ?? []) offsets[g]!.push(r.seqs);
-      }
-      hits.fill(0);
-      for (let g = 0; g < groups.length; g++) {
-        for (const buf of offsets[g]!) {
-          for (let i = 0; i + 1 < buf.length; i += 2) {
-            const o = buf[i]! | (buf[i + 1]! << 8);
-            if (hits[o] === g) hits[o] = g + 1;
-          }
-        }
-      }
-      const all = Math.min(groups.length, 255);
-      for (let o = 0; o < BLOCK_ROWS; o++) if (hits[o]! >= all) ids.push(b * BLOCK_ROWS + o);
-      if (ids.length > TEXT_CANDIDATES_MAX) return undefined;
-    }
+    for (const [block, offsets] of cand.map) for (const o of offsets) ids.push(block * BLOCK_ROWS + o);
     return { ids: JSON.stringify(ids), indexedSeq };
   }
+
+  /**
+   * The alerts having one of `terms` (JSON ids): in `only` blocks when given, else in every indexed
+   * block (`open`: those not yet in a segment); restricted to `within` when given.
+   */
+  private read(terms: string, open: readonly number[], within?: Offsets, only?: readonly number[]): Offsets {
+    const out: Offsets = { map: new Map(), count: 0 };
+    const add = (block: number, buf: Buffer, from: number, n: number): void => {
+      const keep = within?.map.get(block);
+      if (within && !keep) return;
+      let mine = out.map.get(block);
+      for (let i = from, end = from + n * 2; i + 1 < end; i += 2) {
+        const o = buf[i]! | (buf[i + 1]! << 8);
+        if (keep && !keep.has(o)) continue;
+        if (!mine) out.map.set(block, (mine = new Set()));
+        if (!mine.has(o)) {
+          mine.add(o);
+          out.count++;
+        }
+      }
+    };
+    const firstOpen = open[0] ?? Infinity;
+    let blocks: readonly number[];
+    if (only) {
+      blocks = within ? only.filter((b) => within.map.has(b)) : only;
+    } else {
+      blocks = within ? open.filter((b) => within.map.has(b)) : open;
+      const rows = within
+        ? this.segmentRowsIn.iterate(
+            terms,
+            JSON.stringify([
+              ...new Set(
+                [...within.map.keys()]
+                  .filter((b) => b < firstOpen)
+                  .map((b) => Math.floor(b / SEGMENT_BLOCKS)),
+              ),
+            ]),
+          )
+        : this.segmentRows.iterate(terms);
+      for (const r of rows as Iterable<{ segment: number; seqs: Buffer }>) {
+        const buf = r.seqs;
+        for (let i = 0; i + 2 < buf.length;) {
+          const block = r.segment * SEGMENT_BLOCKS + buf[i]!;
+          const n = buf[i + 1]! | (buf[i + 2]! << 8);
+          add(block, buf, i + 3, n);
+          i += 3 + n * 2;
+        }
+      }
+    }
+    if (blocks.length > 0) {
+      for (const r of this.blockRows.iterate(JSON.stringify(blocks), terms) as Iterable<OffsetsRow>) {
+        add(r.block, r.seqs, 0, r.seqs.length / 2);
+      }
+    }
+    return out;
+  }
+}
+
+/** Alerts by block (offsets in the block), and how many. */
+interface Offsets {
+  map: Map<number, Set<number>>;
+  count: number;
 }
 
 /**
@@ -368,11 +449,13 @@ export function trimTextIndex(db: Database.Database): void {
   };
   const done = db.prepare('SELECT indexed_seq FROM text_progress').pluck().get() as number;
   if (hi < done) {
-    // Blocks from the one holding hi + 1 are rebuilt when alerts fill them again.
-    const block = Math.floor((hi + 1) / BLOCK_ROWS);
-    db.prepare('DELETE FROM text_blocks WHERE block >= ?').run(block);
-    db.prepare('DELETE FROM text_segments WHERE segment >= ?').run(Math.floor(block / SEGMENT_BLOCKS));
-    db.prepare('UPDATE text_progress SET indexed_seq = ?').run(Math.max(0, block * BLOCK_ROWS - 1));
+    // The segment holding hi + 1 is indexed again from its first block (its block rows may be gone).
+    const segment = Math.floor(Math.floor((hi + 1) / BLOCK_ROWS) / SEGMENT_BLOCKS);
+    db.prepare('DELETE FROM text_blocks WHERE block >= ?').run(segment * SEGMENT_BLOCKS);
+    db.prepare('DELETE FROM text_segments WHERE segment >= ?').run(segment);
+    db.prepare('UPDATE text_progress SET indexed_seq = ?').run(
+      Math.max(0, segment * SEGMENT_BLOCKS * BLOCK_ROWS - 1),
+    );
   }
   const firstBlock = Math.floor(lo / BLOCK_ROWS);
   db.prepare('DELETE FROM text_blocks WHERE block < ?').run(firstBlock);
