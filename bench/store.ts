@@ -12,7 +12,8 @@
  *   2. Queries (VIGIL_BENCH_STORE_ROWS stored alerts, default 1,000,000; 0 skips): p50/p95 of first
  *      pages (limit 100) for each filter kind, a 10th page through cursors, and counts; then the time
  *      of retention passes (by rows and by age, 10 % each) on the filled store.
- *      VIGIL_BENCH_STORE_FILL=bulk fills SQLite without its secondary indexes and builds them after.
+ *      VIGIL_BENCH_STORE_FILL=bulk fills SQLite without its secondary indexes and builds them after;
+ *      VIGIL_BENCH_STORE_QUERY_DB=FILE keeps the SQLite query store in FILE and reuses it when full.
  *
  * VIGIL_BENCH_STORE_BACKENDS (default `sqlite,postgres`) picks backends. PostgreSQL is `VIGIL_PG_URL`
  * when set, else the server `scripts/services/postgres.sh` starts; without one it is reported as
@@ -52,6 +53,13 @@ const QUERY_BUDGET_MS = 15_000;
 /** `VIGIL_BENCH_STORE_FILL=bulk`: fill the SQLite query store without its secondary indexes, then build them. */
 const BULK_FILL = process.env.VIGIL_BENCH_STORE_FILL === 'bulk';
 const SCHEMA = 'vigil_bench';
+/**
+ * `VIGIL_BENCH_STORE_QUERY_DB=FILE`: the SQLite query store's file, kept afterwards; a file already
+ * holding exactly VIGIL_BENCH_STORE_ROWS alerts is queried without filling it again (for repeated
+ * 10M runs; the retention passes at the end then leave it short, so the next run refuses it).
+ */
+const QUERY_DB = process.env.VIGIL_BENCH_STORE_QUERY_DB;
+let reused = false;
 
 // ---------------------------------------------------------------------------------------------------
 // Synthetic alerts: what Falco's stable rules raise on a busy cluster, spread over a week.
@@ -805,10 +813,16 @@ try {
   if (ROWS > 0) {
     for (const b of backends) {
       console.error(`${b.name}: fill ${ROWS.toLocaleString('en-US')} alerts, then query`);
-      const s =
-        b.name === 'sqlite' ? await openSqliteStore({ path: join(dir, 'query.db') }) : await b.fresh('query');
+      const queryDb = QUERY_DB ?? join(dir, 'query.db');
+      const s = b.name === 'sqlite' ? await openSqliteStore({ path: queryDb }) : await b.fresh('query');
       try {
-        if (BULK_FILL && s instanceof SqliteStore) {
+        const held = s instanceof SqliteStore && QUERY_DB ? await s.countAlerts() : 0;
+        if (held > 0) {
+          if (held !== ROWS)
+            throw new Error(`${QUERY_DB} holds ${held} alerts, not ${ROWS}: delete it to refill`);
+          console.error(`  reusing ${QUERY_DB} (${held.toLocaleString('en-US')} alerts)`);
+          reused = true;
+        } else if (BULK_FILL && s instanceof SqliteStore) {
           // Faster filling for 10M-row runs on a busy machine: the secondary indexes are dropped while
           // filling and rebuilt after (the same indexes, built by sorting; a little more compact).
           const indexes = s.db
@@ -832,7 +846,13 @@ try {
           while (lag >= BLOCK_ROWS) {
             await new Promise((r) => setTimeout(r, 1000));
             const now = s.textIndexLag();
-            console.error(`  text index: ${now.toLocaleString('en-US')} alerts to go`);
+            const ws = s.writerStats;
+            console.error(
+              `  text index: ${now.toLocaleString('en-US')} alerts to go` +
+                (ws?.textIndexErrors
+                  ? ` (${ws.textIndexErrors} failed steps, last: ${ws.lastTextIndexError})`
+                  : ''),
+            );
             lag = now;
           }
           textIndexSeconds[b.name] = (Date.now() - t0) / 1000;
@@ -843,7 +863,7 @@ try {
       } finally {
         await s.close();
       }
-      if (b.name === 'sqlite') rmSync(join(dir, 'query.db'), { force: true });
+      if (b.name === 'sqlite' && !QUERY_DB) rmSync(join(dir, 'query.db'), { force: true });
     }
   }
   if (url) {
@@ -900,8 +920,11 @@ for (const [backend, qs] of Object.entries(queries)) {
   const lines = [
     `### Queries, ${backend}, ${ROWS.toLocaleString('en-US')} alerts (${today} UTC, \`${command}\`)`,
     '',
-    `${ROWS.toLocaleString('en-US')} alerts over one week, filled through the Store API in batches of 10,000 at ` +
-      `${fmt(fillRate[backend] ?? 0)} alerts/s${BULK_FILL && backend === 'sqlite' ? ' (secondary indexes dropped while filling, built afterwards)' : ''}` +
+    `${ROWS.toLocaleString('en-US')} alerts over one week, ` +
+      (reused && backend === 'sqlite'
+        ? `in a store filled by an earlier run (\`VIGIL_BENCH_STORE_QUERY_DB\`${BULK_FILL ? ', secondary indexes dropped while filling, built afterwards' : ''})`
+        : `filled through the Store API in batches of 10,000 at ` +
+          `${fmt(fillRate[backend] ?? 0)} alerts/s${BULK_FILL && backend === 'sqlite' ? ' (secondary indexes dropped while filling, built afterwards)' : ''}`) +
       `${textIndexSeconds[backend] !== undefined ? `; the text index caught up ${textIndexSeconds[backend].toFixed(0)} s after the fill` : ''}; page size 100; up to ${RUNS} runs per query with varied parameters ` +
       `(fewer, at least 5, for a query that takes seconds); ms. Load average at start ${loadAtStart}, at the end ${load()}. ` +
       `Target: p95 ≤ 50 ms at 10,000,000 alerts.`,

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StoredAlert } from '../../src/store/index.js';
+import { PRIORITIES, priorityRank } from '../../src/engine/rules/index.js';
+import type { AlertFilter, StoredAlert } from '../../src/store/index.js';
+import { HOUR_NS } from '../../src/store/sqlite/counts.js';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.js';
 import {
@@ -32,6 +34,7 @@ function rng(seed: number): () => number {
   };
 }
 
+const START = 1_700_000_000_000_000_000n;
 const WORDS = ['cat', 'Shadow', 'etc', 'nginx', 'redis', 'bash', 'curl', 'kube-proxy', 'Ärger', 'x_y', 'nc'];
 const PUNCT = [' ', '/', '=', '-', ':', '.', ' (', ') ', '%', '\\'];
 
@@ -57,14 +60,15 @@ function alerts(from: number, count: number, seed = 7): StoredAlert[] {
     const i = from + k;
     return {
       id: `a${i}`,
-      rule: 'r',
-      priority: 'WARNING',
-      source: 'syscall',
-      time: 1_000_000n + BigInt(i),
+      rule: `rule ${i % 7}`,
+      priority: PRIORITIES[(i * 5) % PRIORITIES.length]!,
+      source: i % 3 === 0 ? 'k8s_audit' : 'syscall',
+      // About a thousand alerts an hour, a few out of order.
+      time: START + BigInt(i) * (HOUR_NS / 1000n) + (i % 11 === 0 ? -HOUR_NS : 0n),
       output: output(r, i),
       outputFields: {},
       tags: [],
-      hostname: 'h',
+      hostname: `host-${i % 5}`,
     };
   });
 }
@@ -127,6 +131,45 @@ async function expectSameAsScan(store: SqliteStore, all: StoredAlert[], texts: s
   return used;
 }
 
+function matches(a: StoredAlert, f: AlertFilter): boolean {
+  const one = (v: string | readonly string[] | undefined, x: string): boolean =>
+    v === undefined || (typeof v === 'string' ? v === x : v.includes(x));
+  return (
+    (f.since === undefined || a.time >= f.since) &&
+    (f.until === undefined || a.time < f.until) &&
+    one(f.rule, a.rule) &&
+    one(f.source, a.source) &&
+    one(f.hostname, a.hostname) &&
+    (f.minPriority === undefined || priorityRank(a.priority) <= priorityRank(f.minPriority))
+  );
+}
+
+/** Counts that the hourly counts serve (and some they do not), against the reference. */
+async function expectCounts(store: SqliteStore, all: StoredAlert[]): Promise<void> {
+  const t0 = all.reduce((m, a) => (a.time < m ? a.time : m), all[0]!.time);
+  const filters: AlertFilter[] = [
+    {},
+    { rule: 'rule 3' },
+    { rule: ['rule 1', 'rule 6'], hostname: 'host-2' },
+    { minPriority: 'WARNING' },
+    { source: 'k8s_audit', minPriority: 'ERROR' },
+    { since: t0 + 5n * HOUR_NS + 123n, until: t0 + 40n * HOUR_NS - 7n },
+    { since: t0 + 17n * HOUR_NS, rule: 'rule 0' },
+    { until: t0 + 90n * HOUR_NS + 1n, hostname: ['host-1', 'host-4'] },
+    { since: t0 + HOUR_NS, until: t0 + 2n * HOUR_NS }, // short: the plain count
+    { rule: 'rule 2', text: 'nginx' }, // text: the plain count
+  ];
+  for (const f of filters) {
+    const want = all.filter(
+      (a) => matches(a, f) && (f.text === undefined || oracle([a], f.text).length === 1),
+    );
+    expect(
+      await store.countAlerts(f),
+      JSON.stringify(f, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    ).toBe(want.length);
+  }
+}
+
 describe('text index words', () => {
   it('splits outputs into folded words and leaves long numbers out', () => {
     const seen: string[] = [];
@@ -158,6 +201,10 @@ describe('SQLite text index', () => {
       expect(segments).toBeGreaterThan(0);
       const used = await expectSameAsScan(store, all, queries(all, 150));
       expect(used).toBeGreaterThan(30);
+      await expectCounts(store, all);
+      expect(store.db.prepare('SELECT sum(n) FROM alert_counts').pluck().get()).toBe(
+        store.db.prepare('SELECT indexed_seq FROM text_progress').pluck().get(),
+      );
       // A rare id: the index names few rows (or none beyond the unindexed tail).
       const rare = new TextSearch(store.db).candidates(`id${BLOCK_ROWS * 3 + 17}`);
       expect(rare).toBeDefined();
@@ -188,12 +235,14 @@ describe('SQLite text index', () => {
       const blocks = store.db.prepare('SELECT min(block) FROM text_blocks').pluck().get() as number;
       expect(blocks).toBeGreaterThanOrEqual(1);
       await expectSameAsScan(store, all, queries(all, 40));
+      await expectCounts(store, all);
       // Everything goes; new alerts take seqs from 1 again and must not be hidden by old postings.
       await store.enforceRetention({ maxRows: 0 });
       expect(await store.countAlerts()).toBe(0);
       const fresh = alerts(0, 2 * BLOCK_ROWS + 10, 8).map((a) => ({ ...a, id: `new-${a.id}` }));
       await store.insertAlerts(fresh);
       await expectSameAsScan(store, fresh, queries(fresh, 60));
+      await expectCounts(store, fresh);
     } finally {
       await store.close();
     }
@@ -210,9 +259,11 @@ describe('SQLite text index', () => {
     old.prepare('INSERT INTO vigil_migrations VALUES (1, ?, ?)').run('alerts', 'then');
     const before = alerts(0, 2 * BLOCK_ROWS + 100, 9);
     const insert = old.prepare(
-      'INSERT INTO alerts (id, time, rule, priority, source, hostname, output, output_fields, tags) VALUES (?, ?, ?, 4, ?, ?, ?, ?, ?)',
+      'INSERT INTO alerts (id, time, rule, priority, source, hostname, output, output_fields, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    for (const a of before) insert.run(a.id, a.time, a.rule, a.source, a.hostname, a.output, '{}', '[]');
+    for (const a of before) {
+      insert.run(a.id, a.time, a.rule, priorityRank(a.priority), a.source, a.hostname, a.output, '{}', '[]');
+    }
     old.close();
 
     const store = await openSqliteStore({ path });
@@ -229,6 +280,7 @@ describe('SQLite text index', () => {
       const all = [...before, ...after];
       const used = await expectSameAsScan(store, all, queries(all, 40));
       expect(used).toBeGreaterThan(5);
+      await expectCounts(store, all);
     } finally {
       await store.close();
     }

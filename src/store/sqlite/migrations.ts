@@ -55,9 +55,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   },
   {
     version: 2,
-    name: 'text index',
-    // Words → blocks of alerts (text-index.ts). An existing store's alerts are indexed by the writer
+    name: 'text index and hourly counts',
+    // Words → blocks of alerts (text-index.ts), and hourly counts of the indexed alerts (counts.ts). An existing store's alerts are indexed by the writer
     // after the upgrade, when it is idle; until then the text filter scans them, as before.
+    // text_segments keeps its rowid: its postings run to hundreds of KiB, and in a WITHOUT ROWID
+    // table (a key-only B-tree) reading any column of such a row loads the whole record.
     sql: `
       CREATE TABLE text_terms (
         id   INTEGER PRIMARY KEY,
@@ -73,8 +75,19 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         term    INTEGER NOT NULL,
         segment INTEGER NOT NULL,
         blocks  INTEGER NOT NULL,
+        alerts  INTEGER NOT NULL,
         seqs    BLOB    NOT NULL,
         PRIMARY KEY (term, segment)
+      );
+      CREATE INDEX text_segments_segment ON text_segments (segment);
+      CREATE TABLE alert_counts (
+        hour     INTEGER NOT NULL,
+        rule     TEXT    NOT NULL,
+        priority INTEGER NOT NULL,
+        source   TEXT    NOT NULL,
+        hostname TEXT    NOT NULL,
+        n        INTEGER NOT NULL,
+        PRIMARY KEY (hour, rule, priority, source, hostname)
       ) WITHOUT ROWID;
       CREATE TABLE text_progress (indexed_seq INTEGER NOT NULL);
       INSERT INTO text_progress (indexed_seq) VALUES (0);

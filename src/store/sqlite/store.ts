@@ -35,7 +35,16 @@ import { sqliteSchemaVersion } from './migrations.js';
 import { rowParams } from './sql.js';
 import { SqliteWriter, type WriterStats } from './writer.js';
 import { GroupWriter } from './writer-thread.js';
-import { TextSearch, trimTextIndex, type TextCandidates } from './text-index.js';
+import { clampTextIndex, dropOldTextIndex, TextSearch, type TextCandidates } from './text-index.js';
+import {
+  addRow,
+  COUNT_COLUMNS,
+  CountDelta,
+  HOUR_NS,
+  rollupApplies,
+  wholeHours,
+  type CountRow,
+} from './counts.js';
 
 export { insertSql, ROWS_PER_INSERT, rowParams } from './sql.js';
 
@@ -276,10 +285,67 @@ export class SqliteStore implements Store {
 
   countAlerts(filter: AlertFilter = {}): Promise<number> {
     return settle(() => {
+      const rolled = rollupApplies(filter) ? this.countFromRollup(filter) : undefined;
+      if (rolled !== undefined) return rolled;
       const d = new SqliteDialect(true, this.textCandidates(filter.text));
       const sql = countQuery(d, filter);
       return Number((this.statement(sql).get(d.params) as { n: bigint }).n);
     });
+  }
+
+  /**
+   * A count from the hourly counts (counts.ts): their whole hours inside the window, plus the
+   * window's partial hours and the alerts not yet indexed, both counted from the alerts. Undefined
+   * when nothing is indexed yet.
+   */
+  private countFromRollup(filter: AlertFilter): number | undefined {
+    const done = this.db.prepare('SELECT indexed_seq FROM text_progress').pluck().get() as number;
+    if (done === 0) return undefined;
+    const { from, to } = wholeHours(filter);
+    const count = (sql: string, params: unknown[]): number =>
+      Number((this.statement(sql).get(params) as { n: bigint }).n);
+    let total = 0;
+    if (from === undefined || to === undefined || from < to) {
+      // Only the dimension members: the time window is the hour range.
+      const dims: AlertFilter = {};
+      if (filter.rule !== undefined) dims.rule = filter.rule;
+      if (filter.minPriority !== undefined) dims.minPriority = filter.minPriority;
+      if (filter.source !== undefined) dims.source = filter.source;
+      if (filter.hostname !== undefined) dims.hostname = filter.hostname;
+      const d = new SqliteDialect();
+      const hours = [whereClause(d, dims)];
+      if (from !== undefined) hours.push(`hour >= ${d.bindTime(from)}`);
+      if (to !== undefined) hours.push(`hour < ${d.bindTime(to)}`);
+      const where = hours.join(' AND ');
+      total += count(`SELECT coalesce(sum(n), 0) AS n FROM alert_counts WHERE ${where}`, d.params);
+      // The partial hours at the window's edges, among indexed alerts.
+      const edges: string[] = [];
+      const e = new SqliteDialect();
+      // Placeholders are positional: bound in the order they appear in the text.
+      const base = `${whereClause(e, filter)} AND seq <= ${e.bind(done)}`;
+      if (from !== undefined) edges.push(`time < ${e.bindTime(from * HOUR_NS)}`);
+      if (to !== undefined) edges.push(`time >= ${e.bindTime(to * HOUR_NS)}`);
+      if (edges.length > 0) {
+        total += count(
+          `SELECT COUNT(*) AS n FROM alerts WHERE ${base} AND (${edges.join(' OR ')})`,
+          e.params,
+        );
+      }
+    } else {
+      // No whole hour inside: every indexed alert of the window is counted from the alerts.
+      const e = new SqliteDialect();
+      total += count(
+        `SELECT COUNT(*) AS n FROM alerts WHERE ${whereClause(e, filter)} AND seq <= ${e.bind(done)}`,
+        e.params,
+      );
+    }
+    // Alerts not indexed yet, by seq (NOT INDEXED: a rowid range, not a walk of a dimension's index).
+    const t = new SqliteDialect();
+    total += count(
+      `SELECT COUNT(*) AS n FROM alerts NOT INDEXED WHERE ${whereClause(t, filter)} AND seq > ${t.bind(done)}`,
+      t.params,
+    );
+    return total;
   }
 
   /**
@@ -288,20 +354,33 @@ export class SqliteStore implements Store {
    * insert waits for one chunk, not the whole pass) nor grows the WAL by the whole deletion.
    */
   private deleteInChunks(where: string, params: unknown[]): number {
-    const chunk = this.db.prepare(
-      `DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE ${where} ORDER BY time, id LIMIT ${DELETE_CHUNK})`,
-    );
+    // RETURNING: what the deleted alerts took from the hourly counts, when they were indexed.
+    const chunk = this.db
+      .prepare(
+        `DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE ${where} ORDER BY time, id LIMIT ${DELETE_CHUNK}) RETURNING seq, ${COUNT_COLUMNS}`,
+      )
+      .safeIntegers(true);
+    const progress = this.db.prepare('SELECT indexed_seq FROM text_progress').pluck().safeIntegers(true);
     const step = this.db.transaction(() => {
-      const n = chunk.run(params).changes;
-      if (n > 0) trimTextIndex(this.db);
+      const done = progress.get() as bigint;
+      const counts = new CountDelta();
+      let n = 0;
+      for (const r of chunk.iterate(params) as Iterable<CountRow & { seq: bigint }>) {
+        n++;
+        if (r.seq <= done) addRow(counts, r);
+      }
+      counts.apply(this.db, -1);
+      if (n > 0) clampTextIndex(this.db);
       return n;
     });
     let total = 0;
     for (;;) {
       const n = step.immediate();
       total += n;
-      if (n < DELETE_CHUNK) return total;
+      if (n < DELETE_CHUNK) break;
     }
+    if (total > 0) dropOldTextIndex(this.db);
+    return total;
   }
 
   private deleteOlder(timeNs: bigint): number {

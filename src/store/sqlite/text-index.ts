@@ -26,6 +26,7 @@
  * a string whose only words are such numbers, or digit fragments, is found by scanning.
  */
 import type Database from 'better-sqlite3';
+import { addRow, clampCountsRows, COUNT_COLUMNS, CountDelta, type CountRow } from './counts.js';
 
 /** Alerts per block (by seq). */
 export const BLOCK_BITS = 12;
@@ -146,10 +147,12 @@ export class TextIndexer {
   /** Term ids already looked up (terms are never renumbered, so this never goes stale). */
   private readonly termIds = new Map<string, number>();
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.progress = db.prepare('SELECT indexed_seq FROM text_progress').pluck();
     this.maxSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck();
-    this.rows = db.prepare('SELECT seq, output FROM alerts WHERE seq BETWEEN ? AND ? ORDER BY seq');
+    this.rows = db
+      .prepare(`SELECT seq, output, ${COUNT_COLUMNS} FROM alerts WHERE seq BETWEEN ? AND ? ORDER BY seq`)
+      .safeIntegers(true);
     this.findTerm = db.prepare('SELECT id FROM text_terms WHERE term = ?').pluck();
     this.addTerm = db.prepare('INSERT INTO text_terms (term) VALUES (?)');
     this.addBlock = db.prepare('INSERT OR REPLACE INTO text_blocks (block, term, seqs) VALUES (?, ?, ?)');
@@ -157,7 +160,7 @@ export class TextIndexer {
       'SELECT block, term, seqs FROM text_blocks WHERE block BETWEEN ? AND ? ORDER BY block',
     );
     this.addSegment = db.prepare(
-      'INSERT OR REPLACE INTO text_segments (term, segment, blocks, seqs) VALUES (?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO text_segments (term, segment, blocks, alerts, seqs) VALUES (?, ?, ?, ?, ?)',
     );
     this.dropBlocks = db.prepare('DELETE FROM text_blocks WHERE block < ?');
     this.advance = db.prepare('UPDATE text_progress SET indexed_seq = ?');
@@ -184,13 +187,14 @@ export class TextIndexer {
     const last = first + BLOCK_ROWS - 1;
     if ((this.maxSeq.get() as number) <= last) return 0;
     const postings = new Map<string, number[]>();
+    const counts = new CountDelta();
     let n = 0;
-    for (const r of this.rows.iterate(Math.max(first, done + 1), last) as Iterable<{
-      seq: number;
-      output: string;
-    }>) {
-      const offset = r.seq - first;
+    for (const r of this.rows.iterate(Math.max(first, done + 1), last) as Iterable<
+      CountRow & { seq: bigint; output: string }
+    >) {
+      const offset = Number(r.seq) - first;
       n++;
+      addRow(counts, r);
       forEachWord(r.output, (w) => {
         const list = postings.get(w);
         if (list === undefined) postings.set(w, [offset]);
@@ -203,6 +207,8 @@ export class TextIndexer {
     rows.sort((a, b) => a[0] - b[0]);
     for (const [term, seqs] of rows) this.addBlock.run(block, term, seqs);
     if ((block + 1) % SEGMENT_BLOCKS === 0) this.writeSegment(Math.floor(block / SEGMENT_BLOCKS));
+    // The hourly counts cover exactly the indexed alerts (counts.ts).
+    counts.apply(this.db, 1);
     this.advance.run(last);
     return n;
   }
@@ -214,23 +220,24 @@ export class TextIndexer {
    */
   private writeSegment(segment: number): void {
     const firstBlock = segment * SEGMENT_BLOCKS;
-    const parts = new Map<number, { mask: number; chunks: Buffer[] }>();
+    const parts = new Map<number, { mask: number; alerts: number; chunks: Buffer[] }>();
     for (const r of this.segmentRows.iterate(firstBlock, firstBlock + SEGMENT_BLOCKS - 1) as Iterable<{
       block: number;
       term: number;
       seqs: Buffer;
     }>) {
       let p = parts.get(r.term);
-      if (!p) parts.set(r.term, (p = { mask: 0, chunks: [] }));
+      if (!p) parts.set(r.term, (p = { mask: 0, alerts: 0, chunks: [] }));
       const i = r.block - firstBlock;
       p.mask = (p.mask | (1 << i)) >>> 0;
+      p.alerts += r.seqs.length / 2;
       const head = Buffer.allocUnsafe(3);
       head.writeUInt8(i, 0);
       head.writeUInt16LE(r.seqs.length / 2, 1);
       p.chunks.push(head, r.seqs);
     }
     for (const [term, p] of [...parts].sort((x, y) => x[0] - y[0])) {
-      this.addSegment.run(term, segment, p.mask, Buffer.concat(p.chunks));
+      this.addSegment.run(term, segment, p.mask, p.alerts, Buffer.concat(p.chunks));
     }
     this.dropBlocks.run(firstBlock);
   }
@@ -264,7 +271,7 @@ export class TextSearch {
   private readonly exact: Database.Statement;
   private readonly like: Database.Statement;
   private readonly prefix: Database.Statement;
-  private readonly segmentBytes: Database.Statement;
+  private readonly segmentAlerts: Database.Statement;
   private readonly blockBytes: Database.Statement;
   private readonly segmentRows: Database.Statement;
   private readonly segmentRowsIn: Database.Statement;
@@ -280,9 +287,9 @@ export class TextSearch {
     this.prefix = db
       .prepare(`SELECT id FROM text_terms WHERE term >= ? AND term < ? LIMIT ${MAX_TERMS_PER_WORD + 1}`)
       .pluck();
-    // length() of a blob is read from the record header: sizes cost no posting reads.
-    this.segmentBytes = db
-      .prepare(`SELECT coalesce(sum(length(seqs)), 0) FROM text_segments WHERE ${terms}`)
+    // Sizes without reading postings: a segment row's count, and the length of a block's offsets.
+    this.segmentAlerts = db
+      .prepare(`SELECT coalesce(sum(alerts), 0) FROM text_segments WHERE ${terms}`)
       .pluck();
     this.blockBytes = db
       .prepare(
@@ -342,15 +349,16 @@ export class TextSearch {
     // Closed segments are read from text_segments, the blocks after them from text_blocks.
     const open = range(Math.floor(blocks / SEGMENT_BLOCKS) * SEGMENT_BLOCKS, blocks);
     const openJson = JSON.stringify(open);
-    // Postings per word (an upper bound: 2 bytes each, plus 3 per block in segment rows).
+    // Alerts per word (an upper bound when a word has several terms).
     const sizes = groups.map(
-      (g) => ((this.segmentBytes.get(g) as number) + (this.blockBytes.get(openJson, g) as number)) / 2,
+      (g) => (this.segmentAlerts.get(g) as number) + (this.blockBytes.get(openJson, g) as number) / 2,
     );
     const order = groups.map((_, g) => g).sort((x, y) => sizes[x]! - sizes[y]!);
     if (sizes[order[0]!]! > MAX_FIRST_WORD_ALERTS) return undefined;
     // The newest few blocks with every word: roughly how many alerts the whole string has. A common
     // string is left to the scan before more is read.
     const sample = range(Math.max(0, blocks - SAMPLE_BLOCKS), blocks);
+    this.prepareBits(blocks);
     let inSample: Offsets | undefined;
     for (const g of order) inSample = this.read(groups[g]!, open, inSample, sample);
     if ((inSample!.count / sample.length) * blocks > TEXT_CANDIDATES_MAX) return undefined;
@@ -361,15 +369,45 @@ export class TextSearch {
       if (cand && cand.count <= TEXT_CANDIDATES_MAX) {
         // Few enough for LIKE; the next word is still read when that is cheaper than checking the
         // rows it would rule out (a row read for LIKE costs far more than an offset).
-        const toRead = (sizes[g]! * cand.map.size) / blocks;
+        const toRead = (sizes[g]! * cand.blocks.size) / blocks;
         if (cand.count <= 16 || toRead > 10 * cand.count) break;
       }
       cand = this.read(groups[g]!, open, cand);
     }
     if (!cand || cand.count > TEXT_CANDIDATES_MAX) return undefined;
     const ids: number[] = [];
-    for (const [block, offsets] of cand.map) for (const o of offsets) ids.push(block * BLOCK_ROWS + o);
+    const bits = cand.bits;
+    for (const block of [...cand.blocks].sort((x, y) => x - y)) {
+      for (let w = block * WORDS_PER_BLOCK, end = w + WORDS_PER_BLOCK; w < end; w++) {
+        for (let m = bits[w]!; m !== 0; m &= m - 1) ids.push(w * 32 + (31 - Math.clz32(m & -m)));
+      }
+    }
     return { ids: JSON.stringify(ids), indexedSeq };
+  }
+
+  /** Two bitsets over seqs (a word's alerts are read into one, filtered by the other), reused. */
+  private bitsets: [Uint32Array, Uint32Array] = [new Uint32Array(0), new Uint32Array(0)];
+  private nextBitset = 0;
+
+  private prepareBits(blocks: number): void {
+    const words = blocks * WORDS_PER_BLOCK;
+    if (this.bitsets[0].length < words) {
+      // Room to grow, so a growing store does not reallocate at every query.
+      const size = Math.ceil(words * 1.25);
+      this.bitsets = [new Uint32Array(size), new Uint32Array(size)];
+    }
+  }
+
+  /** A cleared bitset other than the one `within` uses. */
+  private freshBits(within: Offsets | undefined): Uint32Array {
+    let bits = this.bitsets[this.nextBitset]!;
+    if (bits === within?.bits) {
+      this.nextBitset ^= 1;
+      bits = this.bitsets[this.nextBitset]!;
+    }
+    this.nextBitset ^= 1;
+    bits.fill(0);
+    return bits;
   }
 
   /**
@@ -377,35 +415,38 @@ export class TextSearch {
    * block (`open`: those not yet in a segment); restricted to `within` when given.
    */
   private read(terms: string, open: readonly number[], within?: Offsets, only?: readonly number[]): Offsets {
-    const out: Offsets = { map: new Map(), count: 0 };
+    const bits = this.freshBits(within);
+    const out: Offsets = { bits, blocks: new Set(), count: 0 };
+    const keep = within?.bits;
     const add = (block: number, buf: Buffer, from: number, n: number): void => {
-      const keep = within?.map.get(block);
-      if (within && !keep) return;
-      let mine = out.map.get(block);
+      if (within && !within.blocks.has(block)) return;
+      const base = block * BLOCK_ROWS;
+      let added = false;
       for (let i = from, end = from + n * 2; i + 1 < end; i += 2) {
-        const o = buf[i]! | (buf[i + 1]! << 8);
-        if (keep && !keep.has(o)) continue;
-        if (!mine) out.map.set(block, (mine = new Set()));
-        if (!mine.has(o)) {
-          mine.add(o);
+        const seq = base + (buf[i]! | (buf[i + 1]! << 8));
+        const w = seq >>> 5;
+        const bit = 1 << (seq & 31);
+        if (keep && (keep[w]! & bit) === 0) continue;
+        if ((bits[w]! & bit) === 0) {
+          bits[w] = bits[w]! | bit;
           out.count++;
+          added = true;
         }
       }
+      if (added) out.blocks.add(block);
     };
     const firstOpen = open[0] ?? Infinity;
     let blocks: readonly number[];
     if (only) {
-      blocks = within ? only.filter((b) => within.map.has(b)) : only;
+      blocks = within ? only.filter((b) => within.blocks.has(b)) : only;
     } else {
-      blocks = within ? open.filter((b) => within.map.has(b)) : open;
+      blocks = within ? open.filter((b) => within.blocks.has(b)) : open;
       const rows = within
         ? this.segmentRowsIn.iterate(
             terms,
             JSON.stringify([
               ...new Set(
-                [...within.map.keys()]
-                  .filter((b) => b < firstOpen)
-                  .map((b) => Math.floor(b / SEGMENT_BLOCKS)),
+                [...within.blocks].filter((b) => b < firstOpen).map((b) => Math.floor(b / SEGMENT_BLOCKS)),
               ),
             ]),
           )
@@ -429,35 +470,43 @@ export class TextSearch {
   }
 }
 
-/** Alerts by block (offsets in the block), and how many. */
+/** A set of alerts: a bit per seq, the blocks having any, and how many. */
 interface Offsets {
-  map: Map<number, Set<number>>;
+  bits: Uint32Array;
+  blocks: Set<number>;
   count: number;
 }
 
+const WORDS_PER_BLOCK = BLOCK_ROWS / 32;
+
 /**
- * After a retention pass: when the newest alerts went, new alerts take their seqs again (seq is
- * max + 1), so the index must forget the blocks from the highest remaining seq on. Also drops the
- * blocks and segments below the lowest remaining seq. Run in the deleting transaction.
+ * After alerts were deleted (in the deleting transaction): when the newest alerts went, new alerts
+ * take their seqs again (seq is max + 1), so the index forgets the segment holding the highest
+ * remaining seq and everything after it, to index them again.
  */
-export function trimTextIndex(db: Database.Database): void {
-  const { lo, hi } = db
-    .prepare('SELECT coalesce(min(seq), 0) AS lo, coalesce(max(seq), 0) AS hi FROM alerts')
-    .get() as {
-    lo: number;
-    hi: number;
-  };
+export function clampTextIndex(db: Database.Database): void {
+  const hi = db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck().get() as number;
   const done = db.prepare('SELECT indexed_seq FROM text_progress').pluck().get() as number;
-  if (hi < done) {
-    // The segment holding hi + 1 is indexed again from its first block (its block rows may be gone).
-    const segment = Math.floor(Math.floor((hi + 1) / BLOCK_ROWS) / SEGMENT_BLOCKS);
-    db.prepare('DELETE FROM text_blocks WHERE block >= ?').run(segment * SEGMENT_BLOCKS);
-    db.prepare('DELETE FROM text_segments WHERE segment >= ?').run(segment);
-    db.prepare('UPDATE text_progress SET indexed_seq = ?').run(
-      Math.max(0, segment * SEGMENT_BLOCKS * BLOCK_ROWS - 1),
-    );
-  }
+  if (hi >= done) return;
+  // Indexed again from the segment's first block (the block rows of closed segments are gone).
+  const segment = Math.floor(Math.floor((hi + 1) / BLOCK_ROWS) / SEGMENT_BLOCKS);
+  // The alerts left there will be counted again when indexed: out of the hourly counts until then.
+  clampCountsRows(db, Math.max(0, segment * SEGMENT_BLOCKS * BLOCK_ROWS - 1), done);
+  db.prepare('DELETE FROM text_blocks WHERE block >= ?').run(segment * SEGMENT_BLOCKS);
+  db.prepare('DELETE FROM text_segments WHERE segment >= ?').run(segment);
+  db.prepare('UPDATE text_progress SET indexed_seq = ?').run(
+    Math.max(0, segment * SEGMENT_BLOCKS * BLOCK_ROWS - 1),
+  );
+}
+
+/** After a retention pass: drops the blocks and segments below the oldest remaining alert. */
+export function dropOldTextIndex(db: Database.Database): void {
+  const lo = db.prepare('SELECT coalesce(min(seq), 0) FROM alerts').pluck().get() as number;
   const firstBlock = Math.floor(lo / BLOCK_ROWS);
-  db.prepare('DELETE FROM text_blocks WHERE block < ?').run(firstBlock);
-  db.prepare('DELETE FROM text_segments WHERE segment < ?').run(Math.floor(firstBlock / SEGMENT_BLOCKS));
+  db.transaction(() => {
+    db.prepare('DELETE FROM text_blocks WHERE block < ?').run(firstBlock);
+    db.prepare('DELETE FROM text_segments WHERE segment < ?').run(Math.floor(firstBlock / SEGMENT_BLOCKS));
+    // Hours whose alerts are all gone.
+    db.prepare('DELETE FROM alert_counts WHERE n = 0').run();
+  }).immediate();
 }

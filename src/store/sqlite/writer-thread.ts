@@ -45,6 +45,7 @@ export type WriterReply =
   | { kind: 'done'; id: number; inserted: number }
   | { kind: 'failed'; id: number; message: string }
   | { kind: 'group'; requests: number; rows: number }
+  | { kind: 'textIndexError'; message: string }
   | { kind: 'closed' };
 
 const COLS = ALERT_COLUMNS.length;
@@ -56,6 +57,8 @@ const COLS = ALERT_COLUMNS.length;
 export const TEXT_INDEX_MAX_LAG = 64 * BLOCK_ROWS;
 /** Quiet time after the last insert before the writer fills the text index. */
 const TEXT_INDEX_IDLE_MS = 100;
+/** Wait before trying a failed text index step again. */
+const TEXT_INDEX_RETRY_MS = 1000;
 const CONTAINER_ID = ALERT_COLUMNS.indexOf('container_id');
 const CONTAINER_NAME = ALERT_COLUMNS.indexOf('container_name');
 
@@ -147,11 +150,18 @@ function main(): void {
       idleTimer = setTimeout(indexWhenIdle, TEXT_INDEX_IDLE_MS - Math.min(quiet, TEXT_INDEX_IDLE_MS - 1));
       return;
     }
-    let n = 0;
+    let n: number;
     try {
       n = writer.text.step();
-    } catch {
-      n = 0;
+    } catch (err) {
+      // Busy (another connection holds the write lock: a retention pass, an index build) or failing:
+      // counted, and tried again a little later.
+      port.postMessage({
+        kind: 'textIndexError',
+        message: err instanceof Error ? err.message : String(err),
+      } satisfies WriterReply);
+      idleTimer = setTimeout(indexWhenIdle, TEXT_INDEX_RETRY_MS);
+      return;
     }
     // Next block at once, after any insert that arrived meanwhile.
     if (n > 0) idleTimer = setTimeout(indexWhenIdle, 0);

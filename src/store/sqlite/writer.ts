@@ -20,13 +20,16 @@ export interface WriterStats {
   rows: number;
   /** Most rows in one transaction. */
   largestGroupRows: number;
+  /** Text index steps that failed (each is tried again a second later), and the last reason. */
+  textIndexErrors: number;
+  lastTextIndexError?: string;
 }
 
 /** The writer thread of one SQLite database file. */
 export class SqliteWriter {
   private readonly calls: WorkerCalls<number>;
   private closed: Promise<void> | undefined;
-  readonly stats: WriterStats = { groups: 0, requests: 0, rows: 0, largestGroupRows: 0 };
+  readonly stats: WriterStats = { groups: 0, requests: 0, rows: 0, largestGroupRows: 0, textIndexErrors: 0 };
 
   private constructor(private readonly worker: Worker) {
     this.calls = new WorkerCalls(worker, (code) => `SQLite writer thread exited (code ${code})`);
@@ -105,6 +108,10 @@ export class SqliteWriter {
         this.stats.requests += m.requests;
         this.stats.rows += m.rows;
         if (m.rows > this.stats.largestGroupRows) this.stats.largestGroupRows = m.rows;
+        return;
+      case 'textIndexError':
+        this.stats.textIndexErrors++;
+        this.stats.lastTextIndexError = m.message;
         return;
       case 'ready': // handled by start()
       case 'closed': // the exit event follows
