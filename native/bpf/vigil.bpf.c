@@ -516,14 +516,14 @@ static __always_inline __u32 encode_dev(__u32 kdev)
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define KCAST(ptr, type) ((type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
 
-static __always_inline struct file *fd_file(__s64 fd)
+/* `t` is the current task (bpf_get_current_task_btf). */
+static __always_inline struct file *task_fd_file(struct task_struct *t, __s64 fd)
 {
 	if (fd < 0)
 		return NULL;
 	/* Direct loads through the BTF-typed task. The slot is at a variable offset, which the
 	 * verifier refuses on BTF pointers: its address is cast to a type whose first member is
 	 * pointer-sized (list_head, stable across kernels) and that member is loaded. */
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct fdtable *fdt = t->files->fdt;
 	unsigned int max = fdt->max_fds;
 	if ((__u64)fd >= max)
@@ -533,6 +533,11 @@ static __always_inline struct file *fd_file(__s64 fd)
 	if (!f)
 		return NULL;
 	return KCAST(f, struct file);
+}
+
+static __always_inline struct file *fd_file(__s64 fd)
+{
+	return task_fd_file(bpf_get_current_task_btf(), fd);
 }
 
 /* `f` comes from fd_file (a read-only BTF pointer): plain loads. */
@@ -992,15 +997,20 @@ struct opened {
 	__u64 ino;
 };
 
-static __always_inline struct opened opened_file(long ret)
+static __always_inline struct opened task_opened_file(struct task_struct *t, long ret)
 {
 	struct opened o = {};
-	struct file *f = ret >= 0 ? fd_file(ret) : NULL;
+	struct file *f = ret >= 0 ? task_fd_file(t, ret) : NULL;
 	if (f) {
 		o.created = (f->f_mode & FMODE_CREATED) ? PPM_O_F_CREATED : 0;
 		file_dev_ino(f, &o.dev, &o.ino);
 	}
 	return o;
+}
+
+static __always_inline struct opened opened_file(long ret)
+{
+	return task_opened_file(bpf_get_current_task_btf(), ret);
 }
 
 EXIT_PROG(x_open)
@@ -1018,19 +1028,59 @@ EXIT_PROG(x_open)
 	return 0;
 }
 
-static __always_inline int emit_openat(struct pt_regs *regs, long ret)
+/* openat, the most frequent event, is written at constant offsets (only the fields after the path
+ * move), without the running positions of the generic builders: far fewer instructions and memory
+ * operations. `t` is the current task: the dispatcher has it already, and the thread id and the
+ * opened file are read through it (plain loads) instead of more helper calls. Layout after the
+ * header: 7 parameter lengths, then res, dirfd, name, flags, mode, dev, ino. */
+#define OPENAT_LENS (VIGIL_CPU_PREFIX_LEN + VIGIL_EVT_HDR_LEN)
+#define OPENAT_RES (OPENAT_LENS + 7 * 2)
+#define OPENAT_NAME (OPENAT_RES + 16)
+#define OPENAT_TAIL_SIZE (4 + 4 + 4 + 8)
+
+static __always_inline int emit_openat(struct task_struct *t, struct pt_regs *regs, long ret)
 {
-	BEGIN(PPME_SYSCALL_OPENAT_2_X, 7);
+	struct scratch *s = scratch_get();
+	struct vigil_counters *c = counters_get();
+	if (!s || !c) {
+		if (c)
+			c->drops_no_scratch++;
+		return 0;
+	}
+	__u8 *d = s->data;
 	unsigned long flags = ARG2(regs);
-	struct opened o = opened_file(ret);
-	p_s64(s, ret);
-	p_s64(s, IARG(ARG0(regs)));
-	p_user_str(s, ARG1(regs), MAX_PATH);
-	p_u32(s, open_flags_to_scap(flags) | o.created);
-	p_u32(s, open_mode_to_scap(flags, ARG3(regs)));
-	p_u32(s, o.dev);
-	p_u64(s, o.ino);
-	ev_submit(s);
+	struct opened o = task_opened_file(t, ret);
+	*(__u16 *)&d[0] = (__u16)bpf_get_smp_processor_id();
+	*(__u64 *)&d[OFF_TS] = boot_time_ns + bpf_ktime_get_boot_ns();
+	*(__u64 *)&d[OFF_TID] = (__u32)t->pid;
+	*(__u16 *)&d[OFF_TYPE] = PPME_SYSCALL_OPENAT_2_X;
+	*(__u32 *)&d[OFF_NPARAMS] = 7;
+	*(__s64 *)&d[OPENAT_RES] = ret;
+	*(__s64 *)&d[OPENAT_RES + 8] = IARG(ARG0(regs));
+	long n = 0;
+	unsigned long name = ARG1(regs);
+	if (name)
+		n = bpf_probe_read_user_str(&d[OPENAT_NAME], MAX_PATH, (const void *)name);
+	if (n < 0)
+		n = 0;
+	__u32 off = OPENAT_NAME + ((__u32)n & (2 * MAX_PATH - 1));
+	*(__u32 *)&d[off] = open_flags_to_scap(flags) | o.created;
+	*(__u32 *)&d[off + 4] = open_mode_to_scap(flags, ARG3(regs));
+	*(__u32 *)&d[off + 8] = o.dev;
+	*(__u64 *)&d[off + 12] = o.ino;
+	__u32 size = off + OPENAT_TAIL_SIZE;
+	*(__u32 *)&d[OFF_LEN] = size - VIGIL_CPU_PREFIX_LEN;
+	*(__u16 *)&d[OPENAT_LENS] = 8;
+	*(__u16 *)&d[OPENAT_LENS + 2] = 8;
+	*(__u16 *)&d[OPENAT_LENS + 4] = (__u16)n;
+	*(__u16 *)&d[OPENAT_LENS + 6] = 4;
+	*(__u16 *)&d[OPENAT_LENS + 8] = 4;
+	*(__u16 *)&d[OPENAT_LENS + 10] = 4;
+	*(__u16 *)&d[OPENAT_LENS + 12] = 8;
+	if (bpf_ringbuf_output(&events, d, size, BPF_RB_NO_WAKEUP))
+		c->drops_buffer++;
+	else
+		c->events++;
 	return 0;
 }
 
@@ -1072,7 +1122,7 @@ EXIT_PROG(x_creat)
 	return 0;
 }
 
-EXIT_PROG(x_openat) { return emit_openat(regs, ret); }
+EXIT_PROG(x_openat) { return emit_openat(bpf_get_current_task_btf(), regs, ret); }
 
 /* close has a fixed size: it is written straight into the ring buffer, without the scratch copy. */
 #define CLOSE_SIZE (VIGIL_CPU_PREFIX_LEN + VIGIL_EVT_HDR_LEN + 2 * 2 + 8 + 8)
@@ -1143,7 +1193,7 @@ int BPF_PROG(vigil_sys_exit, struct pt_regs *regs, long ret)
 	if (id == NR_CLOSE)
 		return emit_close(regs, ret);
 	if (id == NR_OPENAT)
-		return emit_openat(regs, ret);
+		return emit_openat(t, regs, ret);
 	bpf_tail_call(ctx, &syscall_exit_handlers, id);
 	return 0;
 }
