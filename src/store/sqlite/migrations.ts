@@ -58,8 +58,9 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     name: 'text index and hourly counts',
     // Words → blocks of alerts (text-index.ts), and hourly counts of the indexed alerts (counts.ts). An existing store's alerts are indexed by the writer
     // after the upgrade, when it is idle; until then the text filter scans them, as before.
-    // text_segments keeps its rowid: its postings run to hundreds of KiB, and in a WITHOUT ROWID
-    // table (a key-only B-tree) reading any column of such a row loads the whole record.
+    // A word's segment rows sit together (WITHOUT ROWID, by term), so a rare word is a page or two;
+    // postings over 2 KiB live in text_postings, since reading any column of a WITHOUT ROWID row
+    // loads the whole record.
     sql: `
       CREATE TABLE text_terms (
         id   INTEGER PRIMARY KEY,
@@ -76,8 +77,13 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         segment INTEGER NOT NULL,
         blocks  INTEGER NOT NULL,
         alerts  INTEGER NOT NULL,
-        seqs    BLOB    NOT NULL,
+        seqs    BLOB,
+        big     INTEGER,
         PRIMARY KEY (term, segment)
+      ) WITHOUT ROWID;
+      CREATE TABLE text_postings (
+        id   INTEGER PRIMARY KEY,
+        seqs BLOB NOT NULL
       );
       CREATE INDEX text_segments_segment ON text_segments (segment);
       CREATE TABLE alert_counts (

@@ -6,19 +6,22 @@
  * A word is a maximal run of ASCII letters, digits, `_` and non-ASCII characters, lower-cased (ASCII
  * only, as SQLite's LIKE folds). Words get ids in `text_terms` (the vocabulary). For each block,
  * `text_blocks (block, term) → seqs` lists the block's alerts containing the word (offsets in the
- * block, 16 bits each); for each segment of {@link SEGMENT_BLOCKS} blocks, `text_segments (term,
- * segment) → blocks` is a bitmask of the blocks that have the word. Both are written in key order
- * as ingest goes on (a block when it is full, a segment when its last block is written), so indexing
- * appends pages instead of touching one page per word, which is what makes per-alert posting indexes
- * (FTS5's, for one) expensive to maintain. `text_progress.indexed_seq`: every alert at or below it is
- * indexed; the alerts above (at most a partly filled block, plus any lag) are scanned.
+ * block, 16 bits each) for the blocks of the segment being filled (and of the newest closed one).
+ * When a segment of {@link SEGMENT_BLOCKS} blocks is full, its postings become one row per word,
+ * `text_segments (term, segment) → blocks mask, alert count, offsets` (offsets over 2 KiB in
+ * `text_postings`), so a word's rows sit together and a rare word is read from a page or two. Both
+ * are written in key order as ingest goes on (a block when it is full, a segment when its last block
+ * is), so indexing appends pages instead of touching one page per word, which is what makes
+ * per-alert posting indexes (FTS5's, for one) expensive to maintain. `text_progress.indexed_seq`:
+ * every alert at or below it is indexed; the alerts above (at most a partly filled block, plus any
+ * lag) are scanned. The indexer also keeps the hourly counts (counts.ts).
  *
  * Lookup. The filter keeps its meaning (the output contains the string, ASCII case folded: LIKE
  * decides); the index only narrows the rows LIKE reads. Each word of the string must appear in a
  * matching alert: whole if it is bounded inside the string, else as a word ending with it (first
  * word), starting with it (last word), or containing it (a string that is one word fragment). The
- * vocabulary gives the terms for each, the segments and blocks the candidate alerts (an AND across
- * the string's words, an OR across the terms of one word). When the candidates are too many, the
+ * vocabulary gives the terms for each, the postings the candidate alerts (an AND across the string's
+ * words, rarest first, an OR across the terms of one word). When the candidates are too many, the
  * plain scan in time order is faster for a first page and is used instead.
  *
  * Digit-only words longer than {@link MAX_INDEXED_DIGITS} (nanosecond times, counters, inode numbers:
@@ -37,6 +40,8 @@ export const SEGMENT_BLOCKS = 32;
 export const MAX_INDEXED_DIGITS = 6;
 /** Vocabulary terms one word of a query may expand to (a fragment such as `e` matches too many). */
 const MAX_TERMS_PER_WORD = 512;
+/** Largest postings kept in a text_segments row; longer ones go to text_postings. */
+const MAX_INLINE_POSTINGS = 2048;
 /** Recent candidate blocks sampled to find a query's rarest word. */
 const SAMPLE_BLOCKS = 3;
 /**
@@ -141,6 +146,7 @@ export class TextIndexer {
   private readonly addBlock: Database.Statement;
   private readonly segmentRows: Database.Statement;
   private readonly addSegment: Database.Statement;
+  private readonly addPostings: Database.Statement;
   private readonly dropBlocks: Database.Statement;
   private readonly advance: Database.Statement;
   private readonly indexBlock: Database.Transaction<() => number>;
@@ -160,8 +166,9 @@ export class TextIndexer {
       'SELECT block, term, seqs FROM text_blocks WHERE block BETWEEN ? AND ? ORDER BY block',
     );
     this.addSegment = db.prepare(
-      'INSERT OR REPLACE INTO text_segments (term, segment, blocks, alerts, seqs) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO text_segments (term, segment, blocks, alerts, seqs, big) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    this.addPostings = db.prepare('INSERT INTO text_postings (seqs) VALUES (?)');
     this.dropBlocks = db.prepare('DELETE FROM text_blocks WHERE block < ?');
     this.advance = db.prepare('UPDATE text_progress SET indexed_seq = ?');
     this.indexBlock = db.transaction(() => this.indexNextBlock());
@@ -237,7 +244,13 @@ export class TextIndexer {
       p.chunks.push(head, r.seqs);
     }
     for (const [term, p] of [...parts].sort((x, y) => x[0] - y[0])) {
-      this.addSegment.run(term, segment, p.mask, p.alerts, Buffer.concat(p.chunks));
+      const seqs = Buffer.concat(p.chunks);
+      if (seqs.length <= MAX_INLINE_POSTINGS)
+        this.addSegment.run(term, segment, p.mask, p.alerts, seqs, null);
+      else {
+        const big = this.addPostings.run(seqs).lastInsertRowid;
+        this.addSegment.run(term, segment, p.mask, p.alerts, null, big);
+      }
     }
     this.dropBlocks.run(firstBlock);
   }
@@ -296,9 +309,10 @@ export class TextSearch {
         `SELECT coalesce(sum(length(seqs)), 0) FROM text_blocks WHERE block IN (SELECT value FROM json_each(?)) AND ${terms}`,
       )
       .pluck();
-    this.segmentRows = db.prepare(`SELECT segment, seqs FROM text_segments WHERE ${terms}`);
+    const postings = 'segment, coalesce(seqs, (SELECT p.seqs FROM text_postings p WHERE p.id = big)) AS seqs';
+    this.segmentRows = db.prepare(`SELECT ${postings} FROM text_segments WHERE ${terms}`);
     this.segmentRowsIn = db.prepare(
-      `SELECT segment, seqs FROM text_segments WHERE ${terms} AND segment IN (SELECT value FROM json_each(?))`,
+      `SELECT ${postings} FROM text_segments WHERE ${terms} AND segment IN (SELECT value FROM json_each(?))`,
     );
     this.blockRows = db.prepare(
       `SELECT block, seqs FROM text_blocks WHERE block IN (SELECT value FROM json_each(?)) AND ${terms}`,
@@ -493,6 +507,9 @@ export function clampTextIndex(db: Database.Database): void {
   // The alerts left there will be counted again when indexed: out of the hourly counts until then.
   clampCountsRows(db, Math.max(0, segment * SEGMENT_BLOCKS * BLOCK_ROWS - 1), done);
   db.prepare('DELETE FROM text_blocks WHERE block >= ?').run(segment * SEGMENT_BLOCKS);
+  db.prepare(
+    'DELETE FROM text_postings WHERE id IN (SELECT big FROM text_segments WHERE segment >= ? AND big IS NOT NULL)',
+  ).run(segment);
   db.prepare('DELETE FROM text_segments WHERE segment >= ?').run(segment);
   db.prepare('UPDATE text_progress SET indexed_seq = ?').run(
     Math.max(0, segment * SEGMENT_BLOCKS * BLOCK_ROWS - 1),
@@ -505,7 +522,11 @@ export function dropOldTextIndex(db: Database.Database): void {
   const firstBlock = Math.floor(lo / BLOCK_ROWS);
   db.transaction(() => {
     db.prepare('DELETE FROM text_blocks WHERE block < ?').run(firstBlock);
-    db.prepare('DELETE FROM text_segments WHERE segment < ?').run(Math.floor(firstBlock / SEGMENT_BLOCKS));
+    const segment = Math.floor(firstBlock / SEGMENT_BLOCKS);
+    db.prepare(
+      'DELETE FROM text_postings WHERE id IN (SELECT big FROM text_segments WHERE segment < ? AND big IS NOT NULL)',
+    ).run(segment);
+    db.prepare('DELETE FROM text_segments WHERE segment < ?').run(segment);
     // Hours whose alerts are all gone.
     db.prepare('DELETE FROM alert_counts WHERE n = 0').run();
   }).immediate();
