@@ -35,7 +35,13 @@ import { sqliteSchemaVersion } from './migrations.js';
 import { rowParams } from './sql.js';
 import { SqliteWriter, type WriterStats } from './writer.js';
 import { GroupWriter } from './writer-thread.js';
-import { clampTextIndex, dropOldTextIndex, TextSearch, type TextCandidates } from './text-index.js';
+import {
+  candidateBudget,
+  clampTextIndex,
+  dropOldTextIndex,
+  TextSearch,
+  type TextCandidates,
+} from './text-index.js';
 import {
   addRow,
   COUNT_COLUMNS,
@@ -95,7 +101,7 @@ export class SqliteDialect implements Dialect {
     return `EXISTS (SELECT 1 FROM json_each(alerts.tags) WHERE json_each.value IN (${tags.map((t) => this.bind(t)).join(', ')}))`;
   }
   tableHint(): string {
-    // The index's candidates are few (at most TEXT_CANDIDATES_MAX): read by seq and sorted. The
+    // The index's candidates are few (at most candidateBudget): read by seq and sorted. The
     // planner, expecting LIKE's average selectivity, would rather walk the whole time index.
     // NOT INDEXED leaves it the rowid lookups only.
     return this.text ? 'NOT INDEXED' : '';
@@ -139,8 +145,10 @@ export class SqliteStore implements Store {
   private readonly textSearch: TextSearch;
 
   /** The text index's candidates for a text filter (undefined: scan). */
-  private textCandidates(text: string | undefined): TextCandidates | undefined {
-    return text === undefined || text === '' ? undefined : this.textSearch.candidates(text);
+  private textCandidates(text: string | undefined, limit: number | 'count'): TextCandidates | undefined {
+    if (text === undefined || text === '') return undefined;
+    const stored = this.db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck().get() as number;
+    return this.textSearch.candidates(text, candidateBudget(limit, stored));
   }
 
   /**
@@ -242,7 +250,7 @@ export class SqliteStore implements Store {
   queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
     return settle(() => {
       const split = this.branches(query);
-      const text = this.textCandidates(query.text);
+      const text = this.textCandidates(query.text, resolveLimit(query.limit));
       let d: SqliteDialect;
       let sql: string;
       let limit: number;
@@ -287,7 +295,7 @@ export class SqliteStore implements Store {
     return settle(() => {
       const rolled = rollupApplies(filter) ? this.countFromRollup(filter) : undefined;
       if (rolled !== undefined) return rolled;
-      const d = new SqliteDialect(true, this.textCandidates(filter.text));
+      const d = new SqliteDialect(true, this.textCandidates(filter.text, 'count'));
       const sql = countQuery(d, filter);
       return Number((this.statement(sql).get(d.params) as { n: bigint }).n);
     });

@@ -55,10 +55,16 @@ interface OffsetsRow {
   seqs: Buffer;
 }
 /**
- * Most alerts the index may name for a text filter to be read through it; a commoner string is
- * found faster by walking the time index, where a page fills quickly.
+ * How many alerts the index may name for a text filter to be read through it. Reading candidates
+ * costs a row each; a page found by walking the time index costs about `limit × stored / matching`
+ * rows, so the index pays while the matches are fewer than about √(limit × stored). A count reads
+ * every match either way, so it takes the index up to a twentieth of the store. Never under 5,000,
+ * never over 100,000 (the list is bound as one JSON parameter).
  */
-export const TEXT_CANDIDATES_MAX = 5000;
+export function candidateBudget(limit: number | 'count', stored: number): number {
+  const b = limit === 'count' ? stored / 20 : 2 * Math.sqrt(limit * stored);
+  return Math.round(Math.min(100_000, Math.max(5000, b)));
+}
 
 /** A word character: ASCII letter, digit, `_`, or any non-ASCII UTF-16 unit. */
 function isWordChar(c: number): boolean {
@@ -268,7 +274,7 @@ export class TextIndexer {
 
 /** What the index says about a text filter: the alerts that may match, and how far it reaches. */
 export interface TextCandidates {
-  /** JSON array of seqs (at most {@link TEXT_CANDIDATES_MAX}). */
+  /** JSON array of seqs (at most the budget: {@link candidateBudget}). */
   ids: string;
   /** Alerts above this seq are not indexed: they are tested by LIKE alone. */
   indexedSeq: number;
@@ -346,7 +352,7 @@ export class TextSearch {
    * Candidates for a text filter, or undefined when the index cannot narrow it enough to beat a
    * scan (the filter is then answered by LIKE over the rows in time order, as without an index).
    */
-  candidates(text: string): TextCandidates | undefined {
+  candidates(text: string, budget = 5000): TextCandidates | undefined {
     const indexedSeq = this.progress.get() as number;
     const blocks = Math.floor((indexedSeq + 1) / BLOCK_ROWS);
     if (blocks === 0) return undefined;
@@ -375,20 +381,21 @@ export class TextSearch {
     this.prepareBits(blocks);
     let inSample: Offsets | undefined;
     for (const g of order) inSample = this.read(groups[g]!, open, inSample, sample);
-    if ((inSample!.count / sample.length) * blocks > TEXT_CANDIDATES_MAX) return undefined;
+    if ((inSample!.count / sample.length) * blocks > budget) return undefined;
     // Each word alone may be common while the string is rare (a pod name's parts): intersect per
     // alert, rarest word first, reading the next word only where candidates remain.
     let cand: Offsets | undefined;
     for (const g of order) {
-      if (cand && cand.count <= TEXT_CANDIDATES_MAX) {
+      if (cand && cand.count <= budget) {
         // Few enough for LIKE; the next word is still read when that is cheaper than checking the
-        // rows it would rule out (a row read for LIKE costs far more than an offset).
+        // rows it may rule out. (Up to 300 offsets per candidate was tried: a common word's
+        // postings are megabytes, and it was slower over 10M benchmark alerts.)
         const toRead = (sizes[g]! * cand.blocks.size) / blocks;
         if (cand.count <= 16 || toRead > 10 * cand.count) break;
       }
       cand = this.read(groups[g]!, open, cand);
     }
-    if (!cand || cand.count > TEXT_CANDIDATES_MAX) return undefined;
+    if (!cand || cand.count > budget) return undefined;
     const ids: number[] = [];
     const bits = cand.bits;
     for (const block of [...cand.blocks].sort((x, y) => x - y)) {
