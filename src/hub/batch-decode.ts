@@ -3,23 +3,41 @@
  * validation (`alertFromWire`) and its encoding for the store (`encodeAlert`). The hub runs it in its
  * ingest thread (ingest-decoder.ts); the result is the same from either thread.
  *
- * Each alert is parsed on its own from its bytes (batch-scan.ts) and encoded at once, so a batch's
- * parsed objects die young; bodies of another shape, or invalid ones, are parsed whole, which gives
- * the usual messages.
+ * Two outputs: rows for `Store.insertRows` (`decodeAlertBatch`, the general path), and the SQLite
+ * writer's row parameters (`decodeAlertParams`: the fast path of alert-params.ts for alerts as agents
+ * send them, this general path for any other alert; the same values either way).
+ *
+ * On the general path each alert is parsed on its own from its bytes (batch-scan.ts) and encoded at
+ * once, so a batch's parsed objects die young; bodies of another shape, or invalid ones, are parsed
+ * whole, which gives the usual messages.
  */
 import { encodeAlert, type AlertRow } from '../store/alert-row.js';
+import { rowParams } from '../store/sqlite/sql.js';
 import { StoreQueryError } from '../store/store.js';
-import { scanAlertBatch } from './batch-scan.js';
+import { ALERT_PARAMS_USABLE, appendAlertParams } from './alert-params.js';
+import { scanAlertBatch, scanBatchEnd, scanBatchStart, skipSpace, skipValue } from './batch-scan.js';
 import { alertFromWire, WireError } from './wire.js';
 
-/** A decoded batch, or why the request is refused (HTTP status, metric reason, message). */
-export type DecodedBatch =
-  | { ok: true; rows: AlertRow[] }
-  | { ok: false; status: 400 | 413; reason: 'invalid' | 'too_large'; message: string };
+/** Why a request is refused (HTTP status, metric reason, message). */
+export type RefusedBatch = {
+  ok: false;
+  status: 400 | 413;
+  reason: 'invalid' | 'too_large';
+  message: string;
+};
 
-const invalid = (message: string): DecodedBatch => ({ ok: false, status: 400, reason: 'invalid', message });
+/** A decoded batch, or why the request is refused. */
+export type DecodedBatch = { ok: true; rows: AlertRow[] } | RefusedBatch;
 
-function tooMany(count: number, maxBatch: number): DecodedBatch {
+/**
+ * A batch decoded into the SQLite writer's row parameters (`rowParams` of each row, flat), or why
+ * it is refused.
+ */
+export type ParamsBatch = { ok: true; params: unknown[]; rows: number } | RefusedBatch;
+
+const invalid = (message: string): RefusedBatch => ({ ok: false, status: 400, reason: 'invalid', message });
+
+function tooMany(count: number, maxBatch: number): RefusedBatch {
   return {
     ok: false,
     status: 413,
@@ -29,7 +47,7 @@ function tooMany(count: number, maxBatch: number): DecodedBatch {
 }
 
 /** One alert's row; the message of a refused one names its index (`alerts[17].time: …`). */
-function row(v: unknown, index: number): AlertRow | DecodedBatch {
+function row(v: unknown, index: number): AlertRow | RefusedBatch {
   try {
     // The path string is built only for the message of an invalid alert, not for each alert.
     return encodeAlert(alertFromWire(v, 'alerts[]'));
@@ -88,4 +106,66 @@ export function decodeAlertBatch(body: Uint8Array, maxBatch: number): DecodedBat
     rows[k] = r;
   }
   return { ok: true, rows };
+}
+
+/** The general path into row parameters: the rows of {@link decodeAlertBatch}, then `rowParams`. */
+function paramsOfRows(body: Uint8Array, maxBatch: number): ParamsBatch {
+  const decoded = decodeAlertBatch(body, maxBatch);
+  if (!decoded.ok) return decoded;
+  const params: unknown[] = [];
+  for (const r of decoded.rows) rowParams(r, params);
+  return { ok: true, params, rows: decoded.rows.length };
+}
+
+/**
+ * Decodes a `{"alerts":[…]}` body of at most `maxBatch` alerts into the SQLite writer's row
+ * parameters: the same values as `rowParams` of each row of {@link decodeAlertBatch}, or the same
+ * refusal.
+ *
+ * Alerts in the form agents send go the fast path (alert-params.ts: bytes to parameters, the
+ * received `output_fields` text stored as it is); any other alert goes the general path on its own
+ * (`JSON.parse` of its bytes, `alertFromWire`, `encodeAlert`). Anything wrong anywhere — the body's
+ * shape, JSON syntax, an invalid alert, too many alerts — sends the whole body to the general path,
+ * which gives the usual refusal.
+ */
+export function decodeAlertParams(body: Uint8Array, maxBatch: number): ParamsBatch {
+  if (!ALERT_PARAMS_USABLE) return paramsOfRows(body, maxBatch);
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let i = scanBatchStart(buf);
+  if (i < 0) return paramsOfRows(body, maxBatch);
+  const params: unknown[] = [];
+  let rows = 0;
+  let fallbacks = 0;
+  if (buf[i] === 0x5d) i++;
+  else {
+    for (;;) {
+      if (rows === maxBatch) return paramsOfRows(body, maxBatch);
+      const start = i;
+      // A body whose first alerts all miss the fast path (pretty-printed, say) stops trying it.
+      i = fallbacks < 16 || fallbacks < rows ? appendAlertParams(buf, start, params) : -1;
+      if (i < 0) {
+        fallbacks++;
+        i = skipValue(buf, start);
+        if (i < 0) return paramsOfRows(body, maxBatch);
+        let v: unknown;
+        try {
+          v = JSON.parse(buf.toString('utf8', start, i));
+        } catch {
+          return paramsOfRows(body, maxBatch);
+        }
+        const r = row(v, rows);
+        if ('ok' in r) return paramsOfRows(body, maxBatch);
+        rowParams(r, params);
+      }
+      rows++;
+      i = skipSpace(buf, i);
+      const c = buf[i];
+      if (c === 0x2c) i = skipSpace(buf, i + 1);
+      else if (c === 0x5d) {
+        i++;
+        break;
+      } else return paramsOfRows(body, maxBatch);
+    }
+  }
+  return scanBatchEnd(buf, i) ? { ok: true, params, rows } : paramsOfRows(body, maxBatch);
 }

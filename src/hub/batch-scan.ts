@@ -28,87 +28,105 @@ function isSpace(c: number | undefined): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
+/** Index of the first non-whitespace byte at or after `i`. */
+export function skipSpace(b: Uint8Array, i: number): number {
+  while (isSpace(b[i])) i++;
+  return i;
+}
+
+/**
+ * Past the string whose opening quote is at `i`, or -1 when it is unterminated or holds a control
+ * character. Locals only (no closure state): this loop runs over every byte of a body.
+ */
+function skipString(b: Uint8Array, i: number): number {
+  const n = b.length;
+  i++;
+  while (i < n) {
+    const c = b[i]!;
+    if (c === QUOTE) return i + 1;
+    if (c === BACKSLASH) i += 2;
+    else if (c < 0x20) return -1;
+    else i++;
+  }
+  return -1;
+}
+
+/**
+ * Past the JSON value starting at `i` (objects and arrays by bracket depth outside strings; numbers
+ * and literals up to the next delimiter), or -1 when it is not well formed that far. The value's own
+ * syntax is left to `JSON.parse`.
+ */
+export function skipValue(b: Uint8Array, i: number): number {
+  const n = b.length;
+  const c = b[i];
+  if (c === QUOTE) return skipString(b, i);
+  if (c === LBRACE || c === LBRACKET) {
+    let depth = 0;
+    while (i < n) {
+      const d = b[i]!;
+      if (d === QUOTE) {
+        i = skipString(b, i);
+        if (i < 0) return -1;
+        continue;
+      }
+      if (d === LBRACE || d === LBRACKET) depth++;
+      else if (d === RBRACE || d === RBRACKET) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+  const start = i;
+  while (i < n) {
+    const d = b[i]!;
+    if (d === COMMA || d === RBRACE || d === RBRACKET || isSpace(d)) break;
+    i++;
+  }
+  return i > start ? i : -1;
+}
+
+/**
+ * Index just past `{"alerts":[` (and the whitespace after it) at the start of `b`, or -1 when the
+ * body does not start so.
+ */
+export function scanBatchStart(b: Uint8Array): number {
+  let i = skipSpace(b, 0);
+  if (b[i] !== LBRACE) return -1;
+  i = skipSpace(b, i + 1);
+  for (let k = 0; k < ALERTS_KEY.length; k++) if (b[i + k] !== ALERTS_KEY[k]) return -1;
+  i = skipSpace(b, i + ALERTS_KEY.length);
+  if (b[i] !== COLON) return -1;
+  i = skipSpace(b, i + 1);
+  if (b[i] !== LBRACKET) return -1;
+  return skipSpace(b, i + 1);
+}
+
+/** Whether `b` ends at `i` with `}` and whitespace (after the array's `]`). */
+export function scanBatchEnd(b: Uint8Array, i: number): boolean {
+  i = skipSpace(b, i);
+  if (b[i] !== RBRACE) return false;
+  return skipSpace(b, i + 1) === b.length;
+}
+
 /**
  * Byte ranges of the elements of `alerts` in `{"alerts":[…]}`, two numbers per element (start, end
  * exclusive); undefined when the body is not exactly of that shape or not well formed.
  */
 export function scanAlertBatch(b: Uint8Array): number[] | undefined {
-  const n = b.length;
-  let i = 0;
-  const ws = (): void => {
-    while (isSpace(b[i])) i++;
-  };
-  /** Past the string whose opening quote is at i; false when it is unterminated or holds a control character. */
-  const skipString = (): boolean => {
-    i++;
-    while (i < n) {
-      const c = b[i]!;
-      if (c === QUOTE) {
-        i++;
-        return true;
-      }
-      if (c === BACKSLASH) i += 2;
-      else if (c < 0x20) return false;
-      else i++;
-    }
-    return false;
-  };
-  /** Past one value starting at i (objects and arrays by bracket depth outside strings). */
-  const skipValue = (): boolean => {
-    const c = b[i];
-    if (c === QUOTE) return skipString();
-    if (c === LBRACE || c === LBRACKET) {
-      let depth = 0;
-      while (i < n) {
-        const d = b[i]!;
-        if (d === QUOTE) {
-          if (!skipString()) return false;
-          continue;
-        }
-        if (d === LBRACE || d === LBRACKET) depth++;
-        else if (d === RBRACE || d === RBRACKET) {
-          depth--;
-          if (depth === 0) {
-            i++;
-            return true;
-          }
-        }
-        i++;
-      }
-      return false;
-    }
-    // A number or a literal: up to the next delimiter (JSON.parse of the element checks it).
-    const start = i;
-    while (i < n) {
-      const d = b[i]!;
-      if (d === COMMA || d === RBRACE || d === RBRACKET || isSpace(d)) break;
-      i++;
-    }
-    return i > start;
-  };
-
-  ws();
-  if (b[i] !== LBRACE) return undefined;
-  i++;
-  ws();
-  for (let k = 0; k < ALERTS_KEY.length; k++) if (b[i + k] !== ALERTS_KEY[k]) return undefined;
-  i += ALERTS_KEY.length;
-  ws();
-  if (b[i] !== COLON) return undefined;
-  i++;
-  ws();
-  if (b[i] !== LBRACKET) return undefined;
-  i++;
-  ws();
+  let i = scanBatchStart(b);
+  if (i < 0) return undefined;
   const ranges: number[] = [];
   if (b[i] === RBRACKET) i++;
   else {
     for (;;) {
-      ws();
+      i = skipSpace(b, i);
       const start = i;
-      if (!skipValue()) return undefined;
+      i = skipValue(b, i);
+      if (i < 0) return undefined;
       ranges.push(start, i);
-      ws();
+      i = skipSpace(b, i);
       if (b[i] === COMMA) {
         i++;
         continue;
@@ -118,9 +136,5 @@ export function scanAlertBatch(b: Uint8Array): number[] | undefined {
       break;
     }
   }
-  ws();
-  if (b[i] !== RBRACE) return undefined;
-  i++;
-  ws();
-  return i === n ? ranges : undefined;
+  return scanBatchEnd(b, i) ? ranges : undefined;
 }

@@ -8,17 +8,17 @@
  * main thread runs with small semispaces for the agent's memory, parsing there cost about twice the
  * CPU.
  *
- * Messages in: `{ kind: 'port', rowPort }` once, then `{ kind: 'decode', id, body }`. Out, per
+ * Messages in: `{ kind: 'port', rowPort }` once, then `{ kind: 'decode', id, chunks, size }` (the
+ * request body's chunks, moved here, not copied). Out, per
  * decode: `{ id, result }` (a refused batch, or rows when there is no row port), `{ id, stored }`
  * (the writer's counts), `{ id, storeFailed }` or `{ id, crash }` (a bug).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InsertResult, RowPort } from '../store/store.js';
-import { rowParams } from '../store/sqlite/sql.js';
-import { decodeAlertBatch, type DecodedBatch } from './batch-decode.js';
+import { decodeAlertBatch, decodeAlertParams, type DecodedBatch } from './batch-decode.js';
 
 export type IngestRequest =
-  { kind: 'decode'; id: number; body: Uint8Array } | { kind: 'port'; rowPort: RowPort };
+  { kind: 'decode'; id: number; chunks: Uint8Array[]; size: number } | { kind: 'port'; rowPort: RowPort };
 export type IngestReply =
   | { id: number; result: DecodedBatch }
   | { id: number; stored: InsertResult }
@@ -27,6 +27,32 @@ export type IngestReply =
 
 type WriterAnswer =
   { kind: 'done'; id: number; inserted: number } | { kind: 'failed'; id: number; message: string };
+
+/** Bodies of several chunks are put together here; kept between bodies up to this size. */
+const KEEP_ASSEMBLY_BYTES = 16 * 1024 * 1024;
+let assembly = Buffer.alloc(0);
+
+/**
+ * The body as one buffer: a lone chunk as it is, several copied into a buffer this thread keeps
+ * (memory already touched, unlike a new buffer per body). Valid until the next call.
+ */
+function bodyOf(chunks: Uint8Array[], size: number): Buffer {
+  if (chunks.length === 1) {
+    const c = chunks[0]!;
+    return Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+  }
+  let out = assembly;
+  if (size > out.length) {
+    out = Buffer.allocUnsafeSlow(size);
+    if (size <= KEEP_ASSEMBLY_BYTES) assembly = out;
+  }
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out.subarray(0, size);
+}
 
 const data = workerData as { vigilIngestThread?: boolean; maxBatch: number } | null;
 const port = parentPort;
@@ -55,15 +81,22 @@ if (port && data?.vigilIngestThread) {
       return;
     }
     try {
-      const result = decodeAlertBatch(m.body, maxBatch);
-      if (!result.ok || !rowPort || result.rows.length === 0) {
-        port.postMessage({ id: m.id, result } satisfies IngestReply);
+      // Nothing decoded keeps a reference to these bytes (strings are copies), so the assembly
+      // buffer can take the next body.
+      const body = bodyOf(m.chunks, m.size);
+      if (!rowPort) {
+        port.postMessage({ id: m.id, result: decodeAlertBatch(body, maxBatch) } satisfies IngestReply);
         return;
       }
-      const params: unknown[] = [];
-      for (const r of result.rows) rowParams(r, params);
-      sent.set(m.id, result.rows.length);
-      rowPort.port.postMessage({ kind: 'insert', id: m.id, params, rows: result.rows.length });
+      // Straight from the body's bytes to the writer's row parameters (batch-decode.ts).
+      const result = decodeAlertParams(body, maxBatch);
+      if (!result.ok || result.rows === 0) {
+        const reply = result.ok ? { ok: true as const, rows: [] } : result;
+        port.postMessage({ id: m.id, result: reply } satisfies IngestReply);
+        return;
+      }
+      sent.set(m.id, result.rows);
+      rowPort.port.postMessage({ kind: 'insert', id: m.id, params: result.params, rows: result.rows });
     } catch (e) {
       port.postMessage({
         id: m.id,

@@ -2,8 +2,8 @@
  * The hub's HTTP API on node:http / node:https: batch ingest from agents, alert queries, loaded rules,
  * health and Prometheus metrics. See docs/hub.md for the reference.
  *
- * Ingest is the hot path: one request is read into one buffer, handed to the ingest thread, which
- * parses each alert, checks it shallowly (`alertFromWire`) and encodes it for the store
+ * Ingest is the hot path: a request's body chunks are handed to the ingest thread as the socket gave
+ * them (moved, not copied), which parses each alert, checks it and encodes it for the store
  * (batch-decode.ts), and stored with one `insertRows` call (one transaction, or one share of a group
  * commit). Metrics are updated per request, never per alert.
  *
@@ -196,8 +196,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     }
   }
 
-  /** Reads the whole body, or throws 413 after discarding (a bounded amount of) the rest. */
-  function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  /**
+   * Reads the whole body as the chunks the socket gave (not concatenated: the ingest thread takes
+   * them over as they are), or throws 413 after discarding (a bounded amount of) the rest.
+   */
+  function readBody(req: http.IncomingMessage): Promise<{ chunks: Buffer[]; size: number }> {
     const declared = Number(req.headers['content-length'] ?? NaN);
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -229,13 +232,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         }
         chunks.push(c);
       });
-      req.on('end', () =>
-        tooLarge
-          ? reject(fail413())
-          : // Always a buffer of its own (a lone chunk may be a view of the socket's): the ingest
-            // thread may take it over instead of copying it.
-            resolve(Buffer.concat(chunks, size)),
-      );
+      req.on('end', () => (tooLarge ? reject(fail413()) : resolve({ chunks, size })));
       req.on('error', reject);
     });
   }
@@ -262,18 +259,18 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
   async function postAlerts(req: http.IncomingMessage): Promise<unknown> {
     requireJson(req);
-    let body: Buffer;
+    let body: { chunks: Buffer[]; size: number };
     try {
       body = await readBody(req);
     } catch (e) {
       if (e instanceof HttpError && e.status === 413) m.rejected.labels('too_large').inc();
       throw e;
     }
-    const bodyBytes = body.length;
-    // Parsed, checked and encoded in the ingest thread (the body may be handed over, not copied);
+    const bodyBytes = body.size;
+    // Parsed, checked and encoded in the ingest thread (the chunks are handed over, not copied);
     // with a SQLite store also written from there: its store latency is then decode + write.
     const stopDirect = insertTimer.startTimer();
-    const decoded = await decoder.decode(body);
+    const decoded = await decoder.decode(body.chunks, body.size);
     if (!decoded.ok) {
       m.rejected.labels(decoded.reason).inc();
       throw new HttpError(decoded.status, decoded.message);
