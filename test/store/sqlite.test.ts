@@ -77,6 +77,32 @@ describe('SQLite writer thread (group commit)', () => {
     }
   });
 
+  it('leaves WAL checkpoints to the checkpointer thread', async () => {
+    const path = join(dir, 'checkpoints.db');
+    const store = await openSqliteStore({ path });
+    try {
+      // ~90 MB of WAL: past the checkpointer's 64 MiB threshold, under the writer's own backstop.
+      const big = 'x'.repeat(3000);
+      for (let b = 0; b < 30; b++) {
+        await store.insertAlerts(
+          Array.from({ length: 1000 }, (_, i) => ({
+            ...wireAlert(`cp-${b}-${i}`, BigInt(b * 1000 + i)),
+            output: big,
+          })),
+        );
+      }
+      const deadline = Date.now() + 10_000;
+      while (store.writerStats!.checkpoints === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(store.writerStats!.checkpoints).toBeGreaterThan(0);
+      expect(store.writerStats!.checkpointErrors).toBe(0);
+      expect(await store.countAlerts()).toBe(30_000);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
   it('refuses an invalid alert before sending anything, and inserts after close fail clearly', async () => {
     const store = await openSqliteStore({ path: join(dir, 'refuse.db') });
     await expect(

@@ -17,6 +17,7 @@ import { ALERT_COLUMNS } from '../alert-row.js';
 import { openSqliteDatabase, type SqliteOptions } from './connection.js';
 import { insertSql, ROWS_PER_INSERT } from './sql.js';
 import { BLOCK_ROWS, TextIndexer } from './text-index.js';
+import { CHECKPOINT_AT_BYTES } from './checkpointer.js';
 
 /** Where a request's answer goes: the main thread, or the sender of a row port. */
 interface ReplyTo {
@@ -121,6 +122,11 @@ function main(): void {
   if (!port) throw new Error('writer-thread.js runs as a worker thread only');
   const { options } = workerData as { options: SqliteOptions };
   const db = openSqliteDatabase(options);
+  // The checkpointer thread copies the WAL back (checkpointer.ts); this automatic checkpoint, at
+  // four times its threshold, only acts should that thread fail.
+  db.pragma(
+    `wal_autocheckpoint = ${(4 * CHECKPOINT_AT_BYTES) / (db.pragma('page_size', { simple: true }) as number)}`,
+  );
   const writer = new GroupWriter(db);
   let pending: Pending[] = [];
   let scheduled = false;

@@ -9,6 +9,30 @@ import { WorkerCalls } from '../../workers/worker-calls.js';
 import { compiledWorkerFile } from '../../workers/worker-file.js';
 import type { SqliteOptions } from './connection.js';
 import type { WriterReply, WriterRequest } from './writer-thread.js';
+import type { CheckpointerReply } from './checkpointer.js';
+
+/** Starts a store worker module and waits for its `ready`. */
+function startThread<R extends { kind: string }>(
+  name: string,
+  workerData: unknown,
+  failure: string,
+): Promise<Worker> {
+  const worker = new Worker(compiledWorkerFile(import.meta.url, name), { workerData, execArgv: [] });
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => {
+      worker.off('message', onReady);
+      reject(new Error(`${failure}: ${err.message}`, { cause: err }));
+    };
+    const onReady = (m: R): void => {
+      if (m.kind !== 'ready') return;
+      worker.off('message', onReady);
+      worker.off('error', onError);
+      resolve(worker);
+    };
+    worker.on('message', onReady);
+    worker.once('error', onError);
+  });
+}
 
 /** Group-commit figures since the writer started. */
 export interface WriterStats {
@@ -23,21 +47,72 @@ export interface WriterStats {
   /** Text index steps that failed (each is tried again a second later), and the last reason. */
   textIndexErrors: number;
   lastTextIndexError?: string;
+  /** WAL checkpoints by the checkpointer thread, their total time, failures and the last reason. */
+  checkpoints: number;
+  checkpointMs: number;
+  checkpointErrors: number;
+  lastCheckpointError?: string;
 }
 
 /** The writer thread of one SQLite database file. */
 export class SqliteWriter {
   private readonly calls: WorkerCalls<number>;
   private closed: Promise<void> | undefined;
-  readonly stats: WriterStats = { groups: 0, requests: 0, rows: 0, largestGroupRows: 0, textIndexErrors: 0 };
+  private checkpointerExited = false;
+  readonly stats: WriterStats = {
+    groups: 0,
+    requests: 0,
+    rows: 0,
+    largestGroupRows: 0,
+    textIndexErrors: 0,
+    checkpoints: 0,
+    checkpointMs: 0,
+    checkpointErrors: 0,
+  };
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly checkpointer: Worker,
+  ) {
     this.calls = new WorkerCalls(worker, (code) => `SQLite writer thread exited (code ${code})`);
     worker.on('message', (m: WriterReply) => this.onReply(m));
+    checkpointer.on('message', (m: CheckpointerReply) => {
+      if (m.kind === 'checkpoint') {
+        this.stats.checkpoints++;
+        this.stats.checkpointMs += m.ms;
+      } else if (m.kind === 'error') {
+        this.stats.checkpointErrors++;
+        this.stats.lastCheckpointError = m.message;
+      }
+    });
+    // A failed checkpointer leaves the writer's own (far larger) automatic checkpoint.
+    checkpointer.on('error', (err) => {
+      this.stats.checkpointErrors++;
+      this.stats.lastCheckpointError = err.message;
+    });
+    checkpointer.once('exit', () => {
+      this.checkpointerExited = true;
+    });
+    // Never keeps the process alive: it only has work while the writer writes.
+    checkpointer.unref();
   }
 
   /** Starts the thread on `options.path` (the schema must already be migrated) and waits until it is open. */
-  static start(options: SqliteOptions): Promise<SqliteWriter> {
+  static async start(options: SqliteOptions): Promise<SqliteWriter> {
+    const checkpointer = await startThread<CheckpointerReply>(
+      'checkpointer',
+      { vigilSqliteCheckpointer: true, options },
+      `SQLite checkpointer thread failed to open ${options.path}`,
+    );
+    try {
+      return new SqliteWriter(await SqliteWriter.startWriter(options), checkpointer);
+    } catch (err) {
+      await checkpointer.terminate();
+      throw err;
+    }
+  }
+
+  private static startWriter(options: SqliteOptions): Promise<Worker> {
     // No inherited node options: some (--input-type, --eval...) are refused in workers, and none are needed.
     const worker = new Worker(compiledWorkerFile(import.meta.url, 'writer-thread'), {
       workerData: { vigilSqliteWriter: true, options },
@@ -57,7 +132,7 @@ export class SqliteWriter {
         if (m.kind !== 'ready') return;
         worker.off('message', onReady);
         worker.off('error', onError);
-        resolve(new SqliteWriter(worker));
+        resolve(worker);
       };
       worker.on('message', onReady);
       worker.once('error', onError);
@@ -87,11 +162,21 @@ export class SqliteWriter {
   close(): Promise<void> {
     this.closed ??= new Promise((resolve) => {
       if (this.calls.failed) {
+        void this.checkpointer.terminate();
         resolve();
         return;
       }
       this.worker.ref();
-      this.worker.once('exit', () => resolve());
+      this.worker.once('exit', () => {
+        // The writer has committed everything: a last checkpoint, then the checkpointer goes too.
+        if (this.checkpointerExited) {
+          resolve();
+          return;
+        }
+        this.checkpointer.ref();
+        this.checkpointer.once('exit', () => resolve());
+        this.checkpointer.postMessage({ kind: 'close' });
+      });
       this.worker.postMessage({ kind: 'close' } satisfies WriterRequest);
     });
     return this.closed;
