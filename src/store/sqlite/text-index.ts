@@ -89,20 +89,27 @@ export function isIndexedWord(w: string): boolean {
   return w.length <= MAX_INDEXED_DIGITS || !allDigits(w);
 }
 
-/** Calls `each` with every indexed word of `text` (folded; repeated words repeat). */
-export function forEachWord(text: string, each: (word: string) => void): void {
-  const s = foldAscii(text);
+/** Calls `each` with the start and end of every word of the folded `s`. */
+function eachWord(s: string, each: (start: number, end: number) => void): void {
   let start = -1;
   for (let i = 0; i <= s.length; i++) {
     const word = i < s.length && isWordChar(s.charCodeAt(i));
     if (word) {
       if (start < 0) start = i;
     } else if (start >= 0) {
-      const w = s.slice(start, i);
-      if (isIndexedWord(w)) each(w);
+      each(start, i);
       start = -1;
     }
   }
+}
+
+/** Calls `each` with every indexed word of `text` (folded; repeated words repeat). */
+export function forEachWord(text: string, each: (word: string) => void): void {
+  const s = foldAscii(text);
+  eachWord(s, (start, end) => {
+    const w = s.slice(start, end);
+    if (isIndexedWord(w)) each(w);
+  });
 }
 
 /** One word of a query string, and whether the matched text may extend it on either side. */
@@ -118,16 +125,9 @@ export interface QueryWord {
 export function queryWords(text: string): QueryWord[] {
   const s = foldAscii(text);
   const out: QueryWord[] = [];
-  let start = -1;
-  for (let i = 0; i <= s.length; i++) {
-    const word = i < s.length && isWordChar(s.charCodeAt(i));
-    if (word) {
-      if (start < 0) start = i;
-    } else if (start >= 0) {
-      out.push({ word: s.slice(start, i), openLeft: start === 0, openRight: i === s.length });
-      start = -1;
-    }
-  }
+  eachWord(s, (start, end) =>
+    out.push({ word: s.slice(start, end), openLeft: start === 0, openRight: end === s.length }),
+  );
   return out;
 }
 

@@ -16,8 +16,14 @@ function startThread<R extends { kind: string }>(
   name: string,
   workerData: unknown,
   failure: string,
+  options: { resourceLimits?: { maxYoungGenerationSizeMb: number } } = {},
 ): Promise<Worker> {
-  const worker = new Worker(compiledWorkerFile(import.meta.url, name), { workerData, execArgv: [] });
+  // No inherited node options: some (--input-type, --eval...) are refused in workers, and none are needed.
+  const worker = new Worker(compiledWorkerFile(import.meta.url, name), {
+    workerData,
+    execArgv: [],
+    ...options,
+  });
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       worker.off('message', onReady);
@@ -113,30 +119,14 @@ export class SqliteWriter {
   }
 
   private static startWriter(options: SqliteOptions): Promise<Worker> {
-    // No inherited node options: some (--input-type, --eval...) are refused in workers, and none are needed.
-    const worker = new Worker(compiledWorkerFile(import.meta.url, 'writer-thread'), {
-      workerData: { vigilSqliteWriter: true, options },
-      execArgv: [],
-      // Rows arrive as copies and live until their group commits: a young generation large enough for
-      // a few groups lets them die there instead of being promoted and collected again.
-      resourceLimits: { maxYoungGenerationSizeMb: 48 },
-    });
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => {
-        worker.off('message', onReady);
-        reject(
-          new Error(`SQLite writer thread failed to open ${options.path}: ${err.message}`, { cause: err }),
-        );
-      };
-      const onReady = (m: WriterReply): void => {
-        if (m.kind !== 'ready') return;
-        worker.off('message', onReady);
-        worker.off('error', onError);
-        resolve(worker);
-      };
-      worker.on('message', onReady);
-      worker.once('error', onError);
-    });
+    return startThread<WriterReply>(
+      'writer-thread',
+      { vigilSqliteWriter: true, options },
+      `SQLite writer thread failed to open ${options.path}`,
+      // Rows arrive as copies and live until their group commits: a young generation large enough
+      // for a few groups lets them die there instead of being promoted and collected again.
+      { resourceLimits: { maxYoungGenerationSizeMb: 48 } },
+    );
   }
 
   /** Inserts `rows` rows (their values flat, in ALERT_COLUMNS order); resolves with how many were new. */
