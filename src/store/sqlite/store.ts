@@ -147,8 +147,7 @@ export class SqliteStore implements Store {
   /** The text index's candidates for a text filter (undefined: scan). */
   private textCandidates(text: string | undefined, limit: number | 'count'): TextCandidates | undefined {
     if (text === undefined || text === '') return undefined;
-    const stored = this.db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck().get() as number;
-    return this.textSearch.candidates(text, candidateBudget(limit, stored));
+    return this.textSearch.candidates(text, candidateBudget(limit, this.textSearch.storedSeq()));
   }
 
   /**
@@ -156,9 +155,7 @@ export class SqliteStore implements Store {
    * when the writer is idle (the text filter scans these).
    */
   textIndexLag(): number {
-    const max = this.db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck().get() as number;
-    const done = this.db.prepare('SELECT indexed_seq FROM text_progress').pluck().get() as number;
-    return Math.max(0, max - done);
+    return this.textSearch.lag();
   }
 
   openRowPort(): RowPort | undefined {
@@ -307,7 +304,7 @@ export class SqliteStore implements Store {
    * when nothing is indexed yet.
    */
   private countFromRollup(filter: AlertFilter): number | undefined {
-    const done = this.db.prepare('SELECT indexed_seq FROM text_progress').pluck().get() as number;
+    const done = this.textSearch.indexedSeq();
     if (done === 0) return undefined;
     const { from, to } = wholeHours(filter);
     const count = (sql: string, params: unknown[]): number =>

@@ -287,6 +287,7 @@ function escapeLike(s: string): string {
 /** The reader side: candidates for a text filter, on the store's read connection. */
 export class TextSearch {
   private readonly progress: Database.Statement;
+  private readonly maxSeq: Database.Statement;
   private readonly exact: Database.Statement;
   private readonly like: Database.Statement;
   private readonly prefix: Database.Statement;
@@ -299,6 +300,7 @@ export class TextSearch {
   constructor(db: Database.Database) {
     const terms = 'term IN (SELECT value FROM json_each(?))';
     this.progress = db.prepare('SELECT indexed_seq FROM text_progress').pluck();
+    this.maxSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck();
     this.exact = db.prepare('SELECT id FROM text_terms WHERE term = ?').pluck();
     this.like = db
       .prepare(`SELECT id FROM text_terms WHERE term LIKE ? ESCAPE '\\' LIMIT ${MAX_TERMS_PER_WORD + 1}`)
@@ -323,6 +325,21 @@ export class TextSearch {
     this.blockRows = db.prepare(
       `SELECT block, seqs FROM text_blocks WHERE block IN (SELECT value FROM json_each(?)) AND ${terms}`,
     );
+  }
+
+  /** Every alert at or below this seq is indexed (0: none yet). */
+  indexedSeq(): number {
+    return this.progress.get() as number;
+  }
+
+  /** The highest seq stored (about how many alerts the store holds). */
+  storedSeq(): number {
+    return this.maxSeq.get() as number;
+  }
+
+  /** Stored alerts the index does not cover yet (a text filter scans them). */
+  lag(): number {
+    return Math.max(0, this.storedSeq() - this.indexedSeq());
   }
 
   /**
