@@ -39,6 +39,11 @@ export interface Dialect {
    * knows better than its planner which access path the query needs.
    */
   tableHint?(): string;
+  /**
+   * Optional condition restricting the rows to those an index of the dialect's own names as
+   * possible matches (undefined: none); it never changes the result, only the rows read.
+   */
+  narrow?(): string | undefined;
 }
 
 /** Keyset position: the last alert of a page. */
@@ -137,6 +142,8 @@ export function whereClause(d: Dialect, f: AlertFilter, after?: CursorPosition):
   }
   if (f.namespace !== undefined) c.push(oneOf(d, 'k8s_ns', list(f.namespace)));
   if (f.text !== undefined && f.text !== '') c.push(d.outputContains(likeContains(f.text)));
+  const narrowed = d.narrow?.();
+  if (narrowed !== undefined) c.push(narrowed);
   if (after) {
     // Row-value comparison: both backends walk the (time, id) index backwards from here.
     c.push(`(time, id) < (${d.bindTime(after.time)}, ${d.bind(after.id)})`);

@@ -2,7 +2,8 @@
  * The SQLite text index (src/store/sqlite/text-index.ts): the text filter answers exactly as a scan
  * would (the index only narrows the rows LIKE reads), the index is really used for rare strings,
  * it keeps up behind the writer thread, survives retention (including seqs used again) and fills
- * in for alerts stored before it existed.
+ * in for alerts stored before it existed. Rare hosts, priorities, namespaces, sources and rules are
+ * found through it too (pseudo-words), with the same answers as a scan.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,7 +123,7 @@ async function expectSameAsScan(store: SqliteStore, all: StoredAlert[], texts: s
   for (const text of texts) {
     await new Promise((r) => setImmediate(r));
     const want = oracle(all, text);
-    if (search.candidates(text) !== undefined) used++;
+    if (search.candidates({ text }, 50) !== undefined) used++;
     expect(await store.countAlerts({ text }), JSON.stringify(text)).toBe(want.length);
     const page = await store.queryAlerts({ text, limit: 50 });
     const newest = [...want].sort((a, b) => (a.time < b.time ? 1 : -1)).slice(0, 50);
@@ -143,6 +144,7 @@ function matches(a: StoredAlert, f: AlertFilter): boolean {
     one(f.rule, a.rule) &&
     one(f.source, a.source) &&
     one(f.hostname, a.hostname) &&
+    (f.namespace === undefined || one(f.namespace, String(a.outputFields['k8s.ns.name'] ?? '\u0000'))) &&
     (f.minPriority === undefined || priorityRank(a.priority) <= priorityRank(f.minPriority))
   );
 }
@@ -229,7 +231,7 @@ describe('SQLite text index', () => {
         store.db.prepare('SELECT indexed_seq FROM text_progress').pluck().get(),
       );
       // A rare id: the index names few rows (or none beyond the unindexed tail).
-      const rare = new TextSearch(store.db).candidates(`id${BLOCK_ROWS * 3 + 17}`);
+      const rare = new TextSearch(store.db).candidates({ text: `id${BLOCK_ROWS * 3 + 17}` }, 50);
       expect(rare).toBeDefined();
       expect((JSON.parse(rare!.ids) as number[]).length).toBeLessThanOrEqual(3);
       // Its plan reads rows by seq, not by walking the time index.
@@ -308,4 +310,102 @@ describe('SQLite text index', () => {
       await store.close();
     }
   }, 60_000);
+  it('narrows rare hosts, priorities, namespaces, sources and rules, answering as a scan does', async () => {
+    const store = await openSqliteStore({ path: ':memory:' });
+    try {
+      // Common values everywhere, and a few rare ones (one alert in about a thousand).
+      const all = Array.from({ length: 6 * BLOCK_ROWS + 321 }, (_, i): StoredAlert => {
+        const ns = i % 1500 === 7 ? 'rare-ns' : i % 2 === 0 ? 'web' : undefined;
+        return {
+          id: `c${i}`,
+          rule: i % 1100 === 3 ? 'rare rule' : `rule ${i % 3}`,
+          priority: i % 800 === 6 ? 'EMERGENCY' : i % 3 === 0 ? 'WARNING' : 'NOTICE',
+          source: i % 1200 === 9 ? 'rare_source' : 'syscall',
+          time: START + BigInt(i) * (HOUR_NS / 1000n) + (i % 13 === 0 ? -HOUR_NS : 0n),
+          output: `alert ${i % 17} seen`,
+          outputFields: ns === undefined ? {} : { 'k8s.ns.name': ns },
+          tags: [],
+          hostname: i % 997 === 11 ? `rare-host-${i % 3}` : `host-${i % 2}`,
+        };
+      });
+      for (let from = 0; from < all.length; from += 5000) {
+        await store.insertAlerts(all.slice(from, from + 5000));
+        await new Promise((r) => setImmediate(r));
+      }
+      const search = new TextSearch(store.db);
+      const t0 = all[0]!.time;
+      const filters: { f: AlertFilter; narrowed: boolean }[] = [
+        { f: { hostname: 'rare-host-1' }, narrowed: true },
+        { f: { hostname: ['rare-host-0', 'rare-host-2', 'no-such-host'] }, narrowed: true },
+        { f: { hostname: 'no-such-host' }, narrowed: true },
+        { f: { minPriority: 'EMERGENCY' }, narrowed: true },
+        { f: { namespace: 'rare-ns' }, narrowed: true },
+        { f: { source: 'rare_source' }, narrowed: true },
+        { f: { namespace: 'web', minPriority: 'EMERGENCY' }, narrowed: true },
+        { f: { rule: 'rule 1', hostname: 'rare-host-1' }, narrowed: true },
+        { f: { hostname: 'host-1', text: 'alert 3 seen' }, narrowed: true },
+        {
+          f: { hostname: 'rare-host-1', since: t0 + 3n * HOUR_NS, until: t0 + 20n * HOUR_NS },
+          narrowed: true,
+        },
+        // Common values, or a rule alone (its own B-tree index is better): no candidates.
+        { f: { hostname: 'host-1' }, narrowed: false },
+        { f: { minPriority: 'NOTICE' }, narrowed: false },
+        { f: { namespace: 'web' }, narrowed: false },
+        { f: { rule: 'rare rule' }, narrowed: false },
+        { f: { minPriority: 'DEBUG' }, narrowed: false },
+      ];
+      for (const { f, narrowed } of filters) {
+        const label = JSON.stringify(f, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+        const want = all.filter(
+          (a) => matches(a, f) && (f.text === undefined || oracle([a], f.text).length === 1),
+        );
+        expect(await store.countAlerts(f), label).toBe(want.length);
+        const page = await store.queryAlerts({ ...f, limit: 20 });
+        const newest = [...want]
+          .sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1))
+          .slice(0, 20);
+        expect(
+          page.alerts.map((a) => a.id),
+          label,
+        ).toEqual(newest.map((a) => a.id));
+        const values = {
+          ...(f.hostname !== undefined ? { hostname: [f.hostname].flat() } : {}),
+          ...(f.namespace !== undefined ? { k8s_ns: [f.namespace].flat() } : {}),
+          ...(f.source !== undefined ? { source: [f.source].flat() } : {}),
+          ...(f.rule !== undefined ? { rule: [f.rule].flat() } : {}),
+          ...(f.minPriority !== undefined && priorityRank(f.minPriority) < 7
+            ? { priority: Array.from({ length: priorityRank(f.minPriority) + 1 }, (_, i) => i) }
+            : {}),
+        };
+        const cand = search.candidates({ ...(f.text ? { text: f.text } : {}), values }, 20);
+        expect(cand !== undefined, label).toBe(narrowed);
+        if (cand) {
+          // Every match the index covers is a candidate, and candidates are few.
+          const ids = new Set(JSON.parse(cand.ids) as number[]);
+          expect(ids.size, label).toBeLessThanOrEqual(Math.max(50, want.length * 40));
+          for (const a of want) {
+            const seq = Number(a.id.slice(1)) + 1;
+            if (seq <= cand.indexedSeq) expect(ids.has(seq), `${label} ${a.id}`).toBe(true);
+          }
+        }
+      }
+      // A column-only count over all time comes from the postings: exact without reading alerts.
+      const counted = search.countIndexed({ k8s_ns: ['web'], priority: [0, 1, 2, 3, 4] });
+      expect(counted).toBeDefined();
+      expect(counted!.count).toBe(
+        all.filter(
+          (a, k) =>
+            k + 1 <= counted!.indexedSeq &&
+            a.outputFields['k8s.ns.name'] === 'web' &&
+            priorityRank(a.priority) <= 4,
+        ).length,
+      );
+      // Pseudo-words never answer a text fragment: `host` is in every hostname but in no output.
+      expect(await store.countAlerts({ text: 'host' })).toBe(0);
+      expect(await store.countAlerts({ text: 'seen' })).toBe(all.length);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
 });

@@ -36,10 +36,10 @@ import { rowParams } from './sql.js';
 import { SqliteWriter, type WriterStats } from './writer.js';
 import { GroupWriter } from './writer-thread.js';
 import {
-  candidateBudget,
   clampTextIndex,
   dropOldTextIndex,
   TextSearch,
+  type IndexQuery,
   type TextCandidates,
 } from './text-index.js';
 import {
@@ -82,12 +82,13 @@ const DELETE_CHUNK = 20_000;
 export class SqliteDialect implements Dialect {
   readonly params: unknown[] = [];
   /**
-   * `containerHint` off: the caller splits the query by container id itself. `text`: the alerts the
-   * text index names for the text filter, and how far the index reaches (alerts above are scanned).
+   * `containerHint` off: the caller splits the query by container id itself. `candidates`: the
+   * alerts the text index names for the filter's text and column values, and how far the index
+   * reaches (alerts above are tested as they are).
    */
   constructor(
     private readonly hintContainers = true,
-    private readonly text?: TextCandidates,
+    private readonly candidates?: TextCandidates,
   ) {}
   bind(value: unknown): string {
     this.params.push(value);
@@ -104,15 +105,17 @@ export class SqliteDialect implements Dialect {
     // The index's candidates are few (at most candidateBudget): read by seq and sorted. The
     // planner, expecting LIKE's average selectivity, would rather walk the whole time index.
     // NOT INDEXED leaves it the rowid lookups only.
-    return this.text ? 'NOT INDEXED' : '';
+    return this.candidates ? 'NOT INDEXED' : '';
   }
   outputContains(likePattern: string): string {
     // LIKE folds ASCII case in SQLite (case_sensitive_like is off).
-    const like = `output LIKE ${this.bind(likePattern)} ESCAPE '\\'`;
-    if (!this.text) return like;
-    // LIKE still decides; the index only says which rows may match, except those it does not cover
-    // yet. Bound in the order they appear.
-    return `(${like} AND (seq IN (SELECT value FROM json_each(${this.bind(this.text.ids)})) OR seq > ${this.bind(this.text.indexedSeq)}))`;
+    return `output LIKE ${this.bind(likePattern)} ESCAPE '\\'`;
+  }
+  narrow(): string | undefined {
+    if (!this.candidates) return undefined;
+    // The filter's own conditions still decide; the index only says which rows may match, except
+    // those it does not cover yet. Bound in the order they appear.
+    return `(seq IN (SELECT value FROM json_each(${this.bind(this.candidates.ids)})) OR seq > ${this.bind(this.candidates.indexedSeq)})`;
   }
   containerHint(values: readonly string[]): string {
     if (!this.hintContainers) return '1';
@@ -144,10 +147,10 @@ export class SqliteStore implements Store {
 
   private readonly textSearch: TextSearch;
 
-  /** The text index's candidates for a text filter (undefined: scan). */
-  private textCandidates(text: string | undefined, limit: number | 'count'): TextCandidates | undefined {
-    if (text === undefined || text === '') return undefined;
-    return this.textSearch.candidates(text, candidateBudget(limit, this.textSearch.storedSeq()));
+  /** The text index's candidates for a filter (undefined: walk an index, testing each row). */
+  private candidates(f: AlertFilter, limit: number | 'count'): TextCandidates | undefined {
+    const q = indexQuery(f);
+    return q ? this.textSearch.candidates(q, limit) : undefined;
   }
 
   /**
@@ -209,12 +212,11 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Splits a page query into one ordered index walk per value of a column, when the filter names a
-   * few values of an indexed column that it cannot otherwise walk in time order: the container ids of
-   * a container filter (names resolved through `alert_containers`), or the priority ranks of
-   * `minPriority`. SQLite reads an `IN` list through an index as one range per value and then sorts
-   * all their rows, which is slow for a common value; each branch instead walks `(value, time)`
-   * backwards and stops after a page, and the branches are merged. Undefined: one plain query.
+   * Splits a page query into one ordered index walk per container id, when the filter names
+   * containers (names resolved through `alert_containers`). SQLite reads an `IN` list through an
+   * index as one range per value and then sorts all their rows, which is slow for a common value;
+   * each branch instead walks `(container_id, time)` backwards and stops after a page, and the
+   * branches are merged. Undefined: one plain query.
    */
   private branches(q: AlertQuery): { column: string; index: string; values: unknown[] } | undefined {
     if (q.container !== undefined) {
@@ -229,25 +231,14 @@ export class SqliteStore implements Store {
         ? { column: 'container_id', index: 'alerts_container_id_time', values: [...ids] }
         : undefined;
     }
-    // An explicit single rule, host or namespace has its own (value, time) index: walk that one.
-    const single = (v: unknown): boolean => typeof v === 'string';
-    if (single(q.rule) || single(q.hostname) || single(q.namespace)) return undefined;
-    if (q.minPriority !== undefined) {
-      const rank = priorityRank(q.minPriority);
-      if (rank >= 7) return undefined; // every priority: nothing to split
-      return {
-        column: 'priority',
-        index: 'alerts_priority_time',
-        values: Array.from({ length: rank + 1 }, (_, i) => i),
-      };
-    }
     return undefined;
   }
 
   queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
     return settle(() => {
-      const split = this.branches(query);
-      const text = this.textCandidates(query.text, resolveLimit(query.limit));
+      const text = this.candidates(query, resolveLimit(query.limit));
+      // Candidates already narrow by container: read them rather than walking each container.
+      const split = text ? undefined : this.branches(query);
       let d: SqliteDialect;
       let sql: string;
       let limit: number;
@@ -292,10 +283,29 @@ export class SqliteStore implements Store {
     return settle(() => {
       const rolled = rollupApplies(filter) ? this.countFromRollup(filter) : undefined;
       if (rolled !== undefined) return rolled;
-      const d = new SqliteDialect(true, this.textCandidates(filter.text, 'count'));
+      const exact = this.countFromPostings(filter);
+      if (exact !== undefined) return exact;
+      const d = new SqliteDialect(true, this.candidates(filter, 'count'));
       const sql = countQuery(d, filter);
       return Number((this.statement(sql).get(d.params) as { n: bigint }).n);
     });
+  }
+
+  /**
+   * A count of a filter made only of column values (rule, priority, source, host, namespace, over
+   * all time) from the text index's postings, plus the alerts not indexed yet. Undefined for any
+   * other filter.
+   */
+  private countFromPostings(filter: AlertFilter): number | undefined {
+    for (const [k, v] of Object.entries(filter)) {
+      if (v !== undefined && !POSTINGS_COUNT_KEYS.has(k)) return undefined;
+    }
+    const values = indexQuery(filter)?.values;
+    const indexed = values && this.textSearch.countIndexed(values);
+    if (!indexed) return undefined;
+    const t = new SqliteDialect();
+    const tail = `SELECT COUNT(*) AS n FROM alerts NOT INDEXED WHERE ${whereClause(t, filter)} AND seq > ${t.bind(indexed.indexedSeq)}`;
+    return indexed.count + Number((this.statement(tail).get(t.params) as { n: bigint }).n);
   }
 
   /**
@@ -433,6 +443,34 @@ export class SqliteStore implements Store {
       this.db.close();
     });
   }
+}
+
+/** Filter members {@link SqliteStore.countFromPostings} counts exactly. */
+const POSTINGS_COUNT_KEYS: ReadonlySet<string> = new Set([
+  'rule',
+  'minPriority',
+  'source',
+  'hostname',
+  'namespace',
+]);
+
+/** The parts of a filter the text index can narrow (undefined: none). */
+function indexQuery(f: AlertFilter): IndexQuery | undefined {
+  const q: IndexQuery = {};
+  const values: NonNullable<IndexQuery['values']> = {};
+  const list = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
+  if (f.text !== undefined && f.text !== '') q.text = f.text;
+  if (f.rule !== undefined) values.rule = list(f.rule);
+  if (f.minPriority !== undefined) {
+    const rank = priorityRank(f.minPriority);
+    // Every rank: nothing to narrow.
+    if (rank < 7) values.priority = Array.from({ length: rank + 1 }, (_, i) => i);
+  }
+  if (f.source !== undefined) values.source = list(f.source);
+  if (f.hostname !== undefined) values.hostname = list(f.hostname);
+  if (f.namespace !== undefined) values.k8s_ns = list(f.namespace);
+  if (Object.keys(values).length > 0) q.values = values;
+  return q.text !== undefined || q.values ? q : undefined;
 }
 
 /** Runs synchronous work and reports its outcome as a promise (errors reject, they do not throw). */

@@ -24,6 +24,13 @@
  * words, rarest first, an OR across the terms of one word). When the candidates are too many, the
  * plain scan in time order is faster for a first page and is used instead.
  *
+ * Alert columns (rule, priority, source, hostname, namespace) are indexed the same
+ * way, as pseudo-words ({@link dimensionTerm}: a control character no output word contains, a letter
+ * for the column, the exact value), so a filter on a rare host or priority reads its postings
+ * instead of a per-alert B-tree index that every insert would have to update. Such a filter is
+ * narrowed like a text word (an AND with the others, rarest first, within the same budget); a common
+ * value is found sooner by walking the time index.
+ *
  * Digit-only words longer than {@link MAX_INDEXED_DIGITS} (nanosecond times, counters, inode numbers:
  * nearly every alert has new ones) are not indexed, so the vocabulary does not grow with every alert;
  * a string whose only words are such numbers, or digit fragments, is found by scanning.
@@ -49,6 +56,27 @@ const SAMPLE_BLOCKS = 3;
  * string is common and a scan in time order fills a page sooner).
  */
 const MAX_FIRST_WORD_ALERTS = 200_000;
+
+/** Alert columns indexed as pseudo-words, and the letter that marks each. */
+const DIMENSIONS = {
+  rule: 'r',
+  priority: 'p',
+  source: 's',
+  hostname: 'h',
+  k8s_ns: 'n',
+} as const;
+export type Dimension = keyof typeof DIMENSIONS;
+
+/**
+ * The pseudo-word of a column's value: U+0001 (never part of an output word, and below every word
+ * character, so vocabulary lookups for words skip these), the column's letter, the exact value.
+ */
+export function dimensionTerm(d: Dimension, value: string | number): string {
+  return `\u0001${DIMENSIONS[d]}${value}`;
+}
+
+/** Lowest word character: vocabulary terms at or above it are words, below it pseudo-words. */
+const FIRST_WORD_TERM = '0';
 
 interface OffsetsRow {
   block: number;
@@ -163,7 +191,9 @@ export class TextIndexer {
     this.progress = db.prepare('SELECT indexed_seq FROM text_progress').pluck();
     this.maxSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck();
     this.rows = db
-      .prepare(`SELECT seq, output, ${COUNT_COLUMNS} FROM alerts WHERE seq BETWEEN ? AND ? ORDER BY seq`)
+      .prepare(
+        `SELECT seq, output, ${COUNT_COLUMNS}, k8s_ns FROM alerts WHERE seq BETWEEN ? AND ? ORDER BY seq`,
+      )
       .safeIntegers(true);
     this.findTerm = db.prepare('SELECT id FROM text_terms WHERE term = ?').pluck();
     this.addTerm = db.prepare('INSERT INTO text_terms (term) VALUES (?)');
@@ -202,17 +232,24 @@ export class TextIndexer {
     const postings = new Map<string, number[]>();
     const counts = new CountDelta();
     let n = 0;
+    let offset = 0;
+    const add = (w: string): void => {
+      const list = postings.get(w);
+      if (list === undefined) postings.set(w, [offset]);
+      else if (list[list.length - 1] !== offset) list.push(offset);
+    };
     for (const r of this.rows.iterate(Math.max(first, done + 1), last) as Iterable<
-      CountRow & { seq: bigint; output: string }
+      CountRow & { seq: bigint; output: string; k8s_ns: string | null }
     >) {
-      const offset = Number(r.seq) - first;
+      offset = Number(r.seq) - first;
       n++;
       addRow(counts, r);
-      forEachWord(r.output, (w) => {
-        const list = postings.get(w);
-        if (list === undefined) postings.set(w, [offset]);
-        else if (list[list.length - 1] !== offset) list.push(offset);
-      });
+      forEachWord(r.output, add);
+      add(dimensionTerm('rule', r.rule));
+      add(dimensionTerm('priority', Number(r.priority)));
+      add(dimensionTerm('source', r.source));
+      add(dimensionTerm('hostname', r.hostname));
+      if (r.k8s_ns !== null) add(dimensionTerm('k8s_ns', r.k8s_ns));
     }
     const rows: [number, Buffer][] = [];
     for (const [w, offsets] of postings) rows.push([this.termId(w), encodeOffsets(offsets)]);
@@ -272,7 +309,28 @@ export class TextIndexer {
   }
 }
 
-/** What the index says about a text filter: the alerts that may match, and how far it reaches. */
+/** Columns that also have a B-tree index on (column, time) in the alerts table. */
+const BTREE_DIMENSIONS: ReadonlySet<Dimension> = new Set(['rule']);
+
+/** What a filter asks that the index can narrow: its text, and values of indexed columns. */
+export interface IndexQuery {
+  text?: string;
+  /** Per column, the values any of which matches (priority: every rank at or above the asked one). */
+  values?: Partial<Record<Dimension, readonly (string | number)[]>>;
+}
+
+/** The terms one query word or column may be (JSON ids), and whether the column has a B-tree index. */
+interface Group {
+  terms: string;
+  btree: boolean;
+}
+
+/** `from … to-1`. */
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+}
+
+/** What the index says about a filter: the alerts that may match, and how far it reaches. */
 export interface TextCandidates {
   /** JSON array of seqs (at most the budget: {@link candidateBudget}). */
   ids: string;
@@ -303,7 +361,9 @@ export class TextSearch {
     this.maxSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck();
     this.exact = db.prepare('SELECT id FROM text_terms WHERE term = ?').pluck();
     this.like = db
-      .prepare(`SELECT id FROM text_terms WHERE term LIKE ? ESCAPE '\\' LIMIT ${MAX_TERMS_PER_WORD + 1}`)
+      .prepare(
+        `SELECT id FROM text_terms WHERE term >= '${FIRST_WORD_TERM}' AND term LIKE ? ESCAPE '\\' LIMIT ${MAX_TERMS_PER_WORD + 1}`,
+      )
       .pluck();
     this.prefix = db
       .prepare(`SELECT id FROM text_terms WHERE term >= ? AND term < ? LIMIT ${MAX_TERMS_PER_WORD + 1}`)
@@ -366,30 +426,68 @@ export class TextSearch {
   }
 
   /**
-   * Candidates for a text filter, or undefined when the index cannot narrow it enough to beat a
-   * scan (the filter is then answered by LIKE over the rows in time order, as without an index).
+   * The term groups of a query: per text word, the terms it may be; per column, the pseudo-words of
+   * its values. `none`: some group has no indexed alert at all.
    */
-  candidates(text: string, budget = 5000): TextCandidates | undefined {
+  private groups(q: IndexQuery): Group[] | 'none' {
+    const out: Group[] = [];
+    if (q.text !== undefined && q.text !== '') {
+      for (const w of queryWords(q.text)) {
+        const terms = this.termsFor(w);
+        if (terms === undefined) continue;
+        if (terms.length === 0) return 'none'; // a word no indexed alert has
+        out.push({ terms: JSON.stringify(terms), btree: false });
+      }
+    }
+    for (const [d, values] of Object.entries(q.values ?? {}) as [Dimension, readonly (string | number)[]][]) {
+      const terms: number[] = [];
+      for (const v of values) {
+        const id = this.exact.get(dimensionTerm(d, v)) as number | undefined;
+        if (id !== undefined) terms.push(id);
+      }
+      if (terms.length === 0) return 'none';
+      out.push({ terms: JSON.stringify(terms), btree: BTREE_DIMENSIONS.has(d) });
+    }
+    return out;
+  }
+
+  /** Closed segments are read from text_segments, the blocks after them (`open`) from text_blocks. */
+  private openBlocks(blocks: number): number[] {
+    return range(Math.floor(blocks / SEGMENT_BLOCKS) * SEGMENT_BLOCKS, blocks);
+  }
+
+  /** Alerts per group (an upper bound for a text word with several terms; exact for a column). */
+  private groupSizes(groups: readonly Group[], open: readonly number[]): number[] {
+    const openJson = JSON.stringify(open);
+    return groups.map(
+      (g) =>
+        (this.segmentAlerts.get(g.terms) as number) + (this.blockBytes.get(openJson, g.terms) as number) / 2,
+    );
+  }
+
+  /**
+   * Candidates for a filter's text and column values, or undefined when the index cannot narrow
+   * them enough to beat the alternative (the filter is then answered by walking the time index, or
+   * the rule or container index, testing each row, as without this index). `limit`: the page size,
+   * or `count` (see {@link candidateBudget}).
+   */
+  candidates(q: IndexQuery, limit: number | 'count'): TextCandidates | undefined {
     const indexedSeq = this.progress.get() as number;
     const blocks = Math.floor((indexedSeq + 1) / BLOCK_ROWS);
     if (blocks === 0) return undefined;
-    const groups: string[] = [];
-    for (const w of queryWords(text)) {
-      const terms = this.termsFor(w);
-      if (terms === undefined) continue;
-      if (terms.length === 0) return { ids: '[]', indexedSeq }; // a word no indexed alert has
-      groups.push(JSON.stringify(terms));
-    }
-    if (groups.length === 0) return undefined;
-    const range = (from: number, to: number): number[] =>
-      Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
-    // Closed segments are read from text_segments, the blocks after them from text_blocks.
-    const open = range(Math.floor(blocks / SEGMENT_BLOCKS) * SEGMENT_BLOCKS, blocks);
-    const openJson = JSON.stringify(open);
-    // Alerts per word (an upper bound when a word has several terms).
-    const sizes = groups.map(
-      (g) => (this.segmentAlerts.get(g) as number) + (this.blockBytes.get(openJson, g) as number) / 2,
-    );
+    const groups = this.groups(q);
+    if (groups === 'none') return { ids: '[]', indexedSeq };
+    // The rule has a B-tree index of its own, which finds a page faster than candidates.
+    if (groups.every((g) => g.btree)) return undefined;
+    const open = this.openBlocks(blocks);
+    const sizes = this.groupSizes(groups, open);
+    // The alternative to candidates walks the rule index when the filter has a rule, reading that
+    // rule's alerts in time order until a page is found; else the time index.
+    let universe = this.storedSeq();
+    groups.forEach((g, i) => {
+      if (g.btree) universe = Math.min(universe, sizes[i]!);
+    });
+    const budget = candidateBudget(limit, universe);
     const order = groups.map((_, g) => g).sort((x, y) => sizes[x]! - sizes[y]!);
     if (sizes[order[0]!]! > MAX_FIRST_WORD_ALERTS) return undefined;
     // The newest few blocks with every word: roughly how many alerts the whole string has. A common
@@ -397,20 +495,20 @@ export class TextSearch {
     const sample = range(Math.max(0, blocks - SAMPLE_BLOCKS), blocks);
     this.prepareBits(blocks);
     let inSample: Offsets | undefined;
-    for (const g of order) inSample = this.read(groups[g]!, open, inSample, sample);
+    for (const g of order) inSample = this.read(groups[g]!.terms, open, inSample, sample);
     if ((inSample!.count / sample.length) * blocks > budget) return undefined;
     // Each word alone may be common while the string is rare (a pod name's parts): intersect per
     // alert, rarest word first, reading the next word only where candidates remain.
     let cand: Offsets | undefined;
     for (const g of order) {
       if (cand && cand.count <= budget) {
-        // Few enough for LIKE; the next word is still read when that is cheaper than checking the
-        // rows it may rule out. (Up to 300 offsets per candidate was tried: a common word's
-        // postings are megabytes, and it was slower over 10M benchmark alerts.)
+        // Few enough for the row tests; the next word is still read when that is cheaper than
+        // checking the rows it may rule out. (Up to 300 offsets per candidate was tried: a common
+        // word's postings are megabytes, and it was slower over 10M benchmark alerts.)
         const toRead = (sizes[g]! * cand.blocks.size) / blocks;
         if (cand.count <= 16 || toRead > 10 * cand.count) break;
       }
-      cand = this.read(groups[g]!, open, cand);
+      cand = this.read(groups[g]!.terms, open, cand);
     }
     if (!cand || cand.count > budget) return undefined;
     const ids: number[] = [];
@@ -421,6 +519,29 @@ export class TextSearch {
       }
     }
     return { ids: JSON.stringify(ids), indexedSeq };
+  }
+
+  /**
+   * How many indexed alerts (seq at or below {@link indexedSeq}) have the given column values,
+   * exactly, from the postings alone; undefined when there are no values. (An alert has one value
+   * per column, so the postings of a column's values are disjoint and their sizes add up.)
+   */
+  countIndexed(values: NonNullable<IndexQuery['values']>): { count: number; indexedSeq: number } | undefined {
+    const indexedSeq = this.progress.get() as number;
+    const blocks = Math.floor((indexedSeq + 1) / BLOCK_ROWS);
+    const groups = this.groups({ values });
+    if (groups === 'none') return { count: 0, indexedSeq };
+    if (groups.length === 0) return undefined;
+    const open = this.openBlocks(blocks);
+    const sizes = this.groupSizes(groups, open);
+    if (groups.length === 1) return { count: sizes[0]!, indexedSeq };
+    this.prepareBits(blocks);
+    let cand: Offsets | undefined;
+    for (const g of groups.map((_, i) => i).sort((x, y) => sizes[x]! - sizes[y]!)) {
+      cand = this.read(groups[g]!.terms, open, cand);
+      if (cand.count === 0) break;
+    }
+    return { count: cand!.count, indexedSeq };
   }
 
   /** Two bitsets over seqs (a word's alerts are read into one, filtered by the other), reused. */
