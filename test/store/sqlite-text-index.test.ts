@@ -408,4 +408,41 @@ describe('SQLite text index', () => {
       await store.close();
     }
   }, 120_000);
+  it('leaves the write lock to other connections between idle index steps', async () => {
+    // A short busy timeout: a retention pass must get the lock while the writer thread indexes a
+    // backlog (steps back to back used to starve it past its timeout: SQLITE_BUSY).
+    const store = await openSqliteStore({ path: join(dir, 'fair.db'), busyTimeoutMs: 100 });
+    try {
+      const all: StoredAlert[] = [];
+      for (let from = 0; from < 24 * BLOCK_ROWS; from += 8192) {
+        // Outputs of realistic length (~30 words), so that a step holds the lock for a while.
+        const batch = alerts(from, 8192, 11).map((a) => ({
+          ...a,
+          output: `${a.output} ${a.output} ${a.output}`,
+        }));
+        all.push(...batch);
+        await store.insertAlerts(batch);
+      }
+      // Idle from here: the writer indexes the backlog, a block per step.
+      await new Promise((r) => setTimeout(r, 200));
+      const lagAtStart = store.textIndexLag();
+      let deleted = 0;
+      const sorted = all.map((a) => a.time).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (let k = 1; k <= 20 && store.textIndexLag() >= BLOCK_ROWS; k++) {
+        deleted += await store.deleteOlderThan(sorted[k * 50]!);
+      }
+      expect(lagAtStart).toBeGreaterThan(4 * BLOCK_ROWS);
+      expect(deleted).toBeGreaterThan(0);
+      const deadline = Date.now() + 60_000;
+      while (store.textIndexLag() >= BLOCK_ROWS && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const cut = sorted[1000]!;
+      const left = all.filter((a) => a.time >= cut);
+      expect(await store.countAlerts()).toBe(left.length);
+      await expectCounts(store, left);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
 });

@@ -62,6 +62,8 @@ export const TEXT_INDEX_MAX_LAG = 256 * BLOCK_ROWS;
 const WRITER_CACHE_KIB = 16 * 1024;
 /** Quiet time after the last insert before the writer fills the text index. */
 const TEXT_INDEX_IDLE_MS = 100;
+/** Least pause between two idle text index steps (each holds the write lock for its block). */
+const INDEX_STEP_GAP_MS = 10;
 /** Wait before trying a failed text index step again. */
 const TEXT_INDEX_RETRY_MS = 1000;
 const CONTAINER_ID = ALERT_COLUMNS.indexOf('container_id');
@@ -167,6 +169,7 @@ function main(): void {
       return;
     }
     let n: number;
+    const t0 = performance.now();
     try {
       n = writer.text.step();
     } catch (err) {
@@ -179,8 +182,10 @@ function main(): void {
       idleTimer = setTimeout(indexWhenIdle, TEXT_INDEX_RETRY_MS);
       return;
     }
-    // Next block at once, after any insert that arrived meanwhile.
-    if (n > 0) idleTimer = setTimeout(indexWhenIdle, 0);
+    // The next block after a pause as long as this step: other connections waiting for the write
+    // lock (a retention pass, another process) poll for it with sleeps of up to 100 ms, and steps
+    // back to back would starve them past their busy timeout. Inserts that arrived meanwhile go first.
+    if (n > 0) idleTimer = setTimeout(indexWhenIdle, Math.max(INDEX_STEP_GAP_MS, performance.now() - t0));
   };
   const wakeIndexer = (): void => {
     idleTimer ??= setTimeout(indexWhenIdle, TEXT_INDEX_IDLE_MS);
