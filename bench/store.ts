@@ -293,7 +293,10 @@ async function ingestBackend(b: Backend): Promise<IngestResult[]> {
     try {
       // Twice through the same hub: a fresh one first (its first alerts also pay for growing its heap,
       // the SQLite page cache and the WAL file), then the same number again as a long-running hub
-      // takes them (new ids: every alert is stored).
+      // takes them: new ids (every alert is stored) and times a week later, after those it holds, as
+      // agents' alerts come. (Until 2026-11-26 the warm pass reused the first pass's times: each of its
+      // alerts then went into the middle of the time, rule and container indexes rather than at their
+      // ends — a page per alert instead of a page per batch — which no running hub sees.)
       for (const pass of ['fresh hub', 'warm hub'] as const) {
         out.push(
           await timeIngest({
@@ -302,7 +305,9 @@ async function ingestBackend(b: Backend): Promise<IngestResult[]> {
             prepare: (batch: StoredAlert[]) =>
               Buffer.from(
                 JSON.stringify({
-                  alerts: batch.map((a) => alertToWire(pass === 'fresh hub' ? a : { ...a, id: `w${a.id}` })),
+                  alerts: batch.map((a) =>
+                    alertToWire(pass === 'fresh hub' ? a : { ...a, id: `w${a.id}`, time: a.time + WEEK_NS }),
+                  ),
                 }),
               ),
             insert: (body: Buffer) => postAlerts(hub.url, body),
