@@ -35,7 +35,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Detector } from '../src/agent/detector.js';
@@ -54,6 +54,7 @@ import { StateEngine } from '../src/capture/state/state-engine.js';
 import type { Alert, Engine } from '../src/engine/engine.js';
 import type { SyscallEvent } from '../src/engine/event.js';
 import { cliNodeFlags, cliPath, repoRoot } from './installed-cli.js';
+import { machineLine, writeDocBlock } from './bench-doc.js';
 
 const root = repoRoot;
 const cli = cliPath;
@@ -443,7 +444,7 @@ try {
   if (!keepDir) rmSync(dir, { recursive: true, force: true });
 }
 
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const machine = machineLine();
 const cell = (r: Result, st: Stage): string =>
   Number.isNaN(r.ns[st]) ? '-' : `${r.ns[st].toFixed(0)} / ${r.min[st].toFixed(0)}`;
 console.log(
@@ -464,24 +465,21 @@ for (const r of results) {
 }
 
 const full = !ONLY && STAGES.length === 3;
-const docPath = join(root, 'docs', 'benchmarks.md');
-if (full && existsSync(docPath)) {
-  const block = [
-    '<!-- bench:agent:start -->',
-    `Recorded ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:agent\` on ${machine}, node options \`${process.execArgv.join(' ') || 'none'}\` (the installed \`vigil\`'s).`,
-    `The default rules (${probeEngine.activeRules.length} enabled); ${ROUNDS} timed replays after a warm-up; CPU time per event read, median / minimum.`,
-    '',
-    '| workload | events replayed | framing | + state engine | whole agent path | alerts per replay |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...results.map(
-      (r) =>
-        `| ${r.name}: ${r.what} | ${num(r.events)}${r.filtered ? ` (${num(r.filtered)} not seen live left out)` : ''} | ${cell(r, 'frame')} ns | ${cell(r, 'state')} ns | **${cell(r, 'agent')} ns** | ${r.alerts} |`,
-    ),
-    '<!-- bench:agent:end -->',
-  ].join('\n');
-  const doc = readFileSync(docPath, 'utf8');
-  const re = /<!-- bench:agent:start -->[\s\S]*?<!-- bench:agent:end -->/;
-  writeFileSync(docPath, re.test(doc) ? doc.replace(re, block) : `${doc.trimEnd()}\n\n${block}\n`);
+if (full) {
+  writeDocBlock(
+    'agent',
+    [
+      `Recorded ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:agent\` on ${machine}, node options \`${process.execArgv.join(' ') || 'none'}\` (the installed \`vigil\`'s).`,
+      `The default rules (${probeEngine.activeRules.length} enabled); ${ROUNDS} timed replays after a warm-up; CPU time per event read, median / minimum.`,
+      '',
+      '| workload | events replayed | framing | + state engine | whole agent path | alerts per replay |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...results.map(
+        (r) =>
+          `| ${r.name}: ${r.what} | ${num(r.events)}${r.filtered ? ` (${num(r.filtered)} not seen live left out)` : ''} | ${cell(r, 'frame')} ns | ${cell(r, 'state')} ns | **${cell(r, 'agent')} ns** | ${r.alerts} |`,
+      ),
+    ].join('\n'),
+  );
 }
 
 for (const r of results) {

@@ -12,7 +12,8 @@
  *     one alert by alert (the cost of the fallback).
  *
  * Each figure is the median of VIGIL_BENCH_HUB_ROUNDS rounds (default 9) over VIGIL_BENCH_HUB_BATCHES
- * bodies (default 40); the spread (min–max) is printed beside it. Ends with `BENCH` lines.
+ * bodies (default 40); the spread (min–max) is printed beside it. Records the table in
+ * docs/benchmarks.md (its bench:hub-decode block) and ends with `BENCH` lines.
  */
 import {
   MessageChannel,
@@ -28,6 +29,7 @@ import { INGEST_YOUNG_GENERATION_MB } from '../src/hub/ingest-decoder.js';
 import { alertToWire } from '../src/hub/wire.js';
 import { rowParams } from '../src/store/sqlite/sql.js';
 import { makeAlerts } from './synthetic-alerts.js';
+import { machineLine, writeDocBlock } from './bench-doc.js';
 
 const BATCHES = Number(process.env.VIGIL_BENCH_HUB_BATCHES ?? 40);
 const ROUNDS = Number(process.env.VIGIL_BENCH_HUB_ROUNDS ?? 9);
@@ -111,5 +113,25 @@ if (!isMainThread && (workerData as { hubDecodeBench?: boolean } | null)?.hubDec
       `  ${f.name.padEnd(8)} ${f.median.toFixed(2).padStart(6)}   (min ${f.min.toFixed(2)}, max ${f.max.toFixed(2)})`,
     );
   }
+  const what: Record<string, string> = {
+    general: 'general path (`decodeAlertBatch` + `rowParams`)',
+    fast: 'fast path (`alert-params.ts`)',
+    ingest: "fast path + parameters posted to another thread (the ingest thread's whole work)",
+    pretty: 'pretty-printed bodies (every alert falls back to the general path)',
+  };
+  writeDocBlock(
+    'hub-decode',
+    [
+      `Recorded ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:hub-decode\` on ${machineLine()}; ` +
+        `${BATCHES} bodies of ${BATCH} alerts, median of ${ROUNDS} rounds (min–max); load average ${load}.`,
+      '',
+      '| path | µs per alert | spread |',
+      '| --- | ---: | ---: |',
+      ...figures.map(
+        (f) =>
+          `| ${what[f.name] ?? f.name} | ${f.median.toFixed(2)} | ${f.min.toFixed(2)}–${f.max.toFixed(2)} |`,
+      ),
+    ].join('\n'),
+  );
   for (const f of figures) console.log(`BENCH hub_decode_${f.name}_us_per_alert ${f.median.toFixed(2)} µs`);
 }

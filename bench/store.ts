@@ -21,8 +21,8 @@
  * docs/benchmarks.md between the bench:store markers (a run replaces only the sections it measured).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { alertToWire } from '../src/hub/wire.js';
@@ -47,6 +47,7 @@ import {
   WEEK_NS,
 } from './synthetic-alerts.js';
 import { cliNodeFlags, cliPath, repoRoot } from './installed-cli.js';
+import { machineLine, readDocBlock, writeDocBlock } from './bench-doc.js';
 
 const root = repoRoot;
 const INGEST = Number(process.env.VIGIL_BENCH_STORE_INGEST ?? 200_000);
@@ -653,7 +654,7 @@ try {
 // Report ------------------------------------------------------------------------------------------------
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const machine = machineLine();
 const today = new Date().toISOString().slice(0, 16).replace('T', ' ');
 const envUsed = Object.entries(process.env)
   .filter(([k]) => k.startsWith('VIGIL_BENCH_STORE_'))
@@ -720,14 +721,9 @@ for (const [backend, qs] of Object.entries(queries)) {
 
 for (const lines of sections.values()) console.log(`${lines.join('\n')}\n`);
 
-const docPath = join(root, 'docs', 'benchmarks.md');
-if (existsSync(docPath) && sections.size > 0) {
-  const doc = readFileSync(docPath, 'utf8');
-  const re = /<!-- bench:store:start -->([\s\S]*?)<!-- bench:store:end -->/;
+if (sections.size > 0) {
   const kept = new Map<string, string>();
-  for (const m of (re.exec(doc)?.[1] ?? '').matchAll(
-    /<!-- section:(\S+) -->\n([\s\S]*?)<!-- \/section -->/g,
-  )) {
+  for (const m of readDocBlock('store').matchAll(/<!-- section:(\S+) -->\n([\s\S]*?)<!-- \/section -->/g)) {
     kept.set(m[1]!, m[2]!);
   }
   for (const [k, lines] of sections) kept.set(k, `${lines.join('\n')}\n`);
@@ -735,8 +731,7 @@ if (existsSync(docPath) && sections.size > 0) {
     .sort()
     .map((k) => `<!-- section:${k} -->\n${kept.get(k)}<!-- /section -->`)
     .join('\n\n');
-  const block = `<!-- bench:store:start -->\nMachine: ${machine}.\n\n${body}\n<!-- bench:store:end -->`;
-  writeFileSync(docPath, re.test(doc) ? doc.replace(re, block) : `${doc.trimEnd()}\n\n${block}\n`);
+  writeDocBlock('store', `Machine: ${machine}.\n\n${body}`);
 }
 
 const slug = (s: string): string =>
