@@ -24,6 +24,13 @@
  * (http requests, 10,000), VIGIL_BENCH_CAPTURE_RATE (events/s of the rate test, 100,000),
  * VIGIL_BENCH_CAPTURE_RATE_S (its seconds, 10). Prints a table and `BENCH <name> <value> <unit>`
  * lines, and records the figures in docs/benchmarks.md between the bench:capture markers.
+ *
+ * A/B runs: VIGIL_BENCH_CAPTURE_VARIANTS=a,b,... runs the agent once per variant in every round
+ * (the order rotating per round, the no-tracing runs among them), each variant's value given to the
+ * agent as VIGIL_CAPTURE_SCHED (its scheduling policy, e.g. `inherit,batch,batch:10`), then the rate
+ * test once per variant (VIGIL_BENCH_CAPTURE_WORKLOADS=storm or http runs only that one, and no
+ * rate test unless it names rate too); it prints per-variant rows with each slowdown's median and range over the
+ * rounds, and leaves docs/benchmarks.md alone.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +59,16 @@ const CONCURRENCY = 8;
 const RATE = envNum('VIGIL_BENCH_CAPTURE_RATE', 100_000);
 const RATE_S = envNum('VIGIL_BENCH_CAPTURE_RATE_S', 10);
 const TARGETS = { storm: 1.25, http: 1.1, rssMb: 100 };
+const VARIANTS = (process.env.VIGIL_BENCH_CAPTURE_VARIANTS ?? '')
+  .split(',')
+  .map((v) => v.trim())
+  .filter(Boolean);
+const ONLY = new Set(
+  (process.env.VIGIL_BENCH_CAPTURE_WORKLOADS ?? 'storm,http,rate')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+);
 
 for (const [what, path] of [
   ['the workload (scripts/build-bpf.sh)', workloadBin],
@@ -158,9 +175,10 @@ class Agent {
   readonly log: string[] = [];
   private readonly exited: Promise<number | null>;
 
-  private constructor() {
+  private constructor(sched?: string) {
     this.child = spawn(process.execPath, [...cliNodeFlags, cli, 'run', '--json', '--stats-interval', '0.5'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: sched === undefined ? process.env : { ...process.env, VIGIL_CAPTURE_SCHED: sched },
     });
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
     createInterface({ input: this.child.stdout! }).on('line', () => this.alerts++);
@@ -185,8 +203,8 @@ class Agent {
     else if (this.inSummary) this.summaryLines.push(line);
   }
 
-  static async start(): Promise<Agent> {
-    const a = new Agent();
+  static async start(sched?: string): Promise<Agent> {
+    const a = new Agent(sched);
     const deadline = Date.now() + 120_000;
     while (!a.log.some((l) => l.includes('watching this host'))) {
       if (a.child.exitCode !== null || Date.now() > deadline)
@@ -428,6 +446,116 @@ await runJson(process.execPath, [httpJs, 'files', httpDir]).catch(() => undefine
 if (!existsSync(join(httpDir, 'template.txt'))) {
   console.error('bench:capture: could not write the HTTP workload files');
   process.exit(1);
+}
+
+if (VARIANTS.length) {
+  await variantSeries();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+/**
+ * The A/B series (VIGIL_BENCH_CAPTURE_VARIANTS): no tracing and each variant in every round, the
+ * order rotating; slowdowns as the ratio of medians (as the main report) and the range of the
+ * per-round ratios (each variant against the same round's no-tracing run).
+ */
+async function variantSeries(): Promise<void> {
+  const conds = ['none', ...VARIANTS];
+  const loads0 = [storm, http].filter((w) => ONLY.has(w.name));
+  const works: Record<string, Record<string, Work[]>> = {};
+  const runs: Record<string, Record<string, AgentRun[]>> = {};
+  for (const c of conds) {
+    works[c] = { storm: [], http: [] };
+    runs[c] = { storm: [], http: [] };
+  }
+  const loads: string[] = [loadavg()[0]!.toFixed(2)];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = conds.map((_, i) => conds[(i + r) % conds.length]!);
+    for (const c of order) {
+      if (c === 'none') {
+        for (const w of loads0) works[c]![w.name]!.push(await alone(w));
+        continue;
+      }
+      const agent = await Agent.start(c);
+      try {
+        for (const w of loads0) {
+          const run = await withAgent(agent, w);
+          works[c]![w.name]!.push(run.work);
+          runs[c]![w.name]!.push(run);
+        }
+      } finally {
+        await agent.stop();
+      }
+    }
+    loads.push(loadavg()[0]!.toFixed(2));
+    console.error(
+      `round ${r + 1}/${ROUNDS} done (load ${loadavg()[0]?.toFixed(2)}, order ${order.join(' ')})`,
+    );
+  }
+  const rateOut: string[] = [];
+  for (const v of ONLY.has('rate') ? VARIANTS : []) {
+    const agent = await Agent.start(v);
+    try {
+      const captured = agent.log.map((l) => /capturing \d+ syscalls: (.*)/.exec(l)?.[1]).find(Boolean);
+      ratePairs = captured?.split(', ').includes('close') ? Math.round(RATE / 2) : RATE;
+      const run = await withAgent(agent, rate);
+      const rss = agent.peakRssKb();
+      rateOut.push(
+        `rate ${v}: ${num(run.eventsPerS)} events/s, agent ${(run.agentCores * 100).toFixed(0)}% of a core, ` +
+          `${run.work.behindMs ?? 0} ms behind, drops ${num(run.drops)}, RSS ${(rss.agent / 1024).toFixed(0)} MB ` +
+          `(loader ${(rss.loader / 1024).toFixed(0)} MB), load ${loadavg()[0]!.toFixed(2)}`,
+      );
+    } finally {
+      await agent.stop();
+    }
+  }
+  const fmtRange = (xs: number[]): string =>
+    `${median(xs).toFixed(2)}x [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`;
+  console.log(
+    `bench:capture A/B, ${ROUNDS} rounds, storm ${num(PAIRS)} pairs, http ${num(REQUESTS)} requests; ` +
+      `load per round ${loads.join(' → ')}`,
+  );
+  console.log(
+    '| workload | condition | wall per unit | CPU per unit | wall × (range of per-round ×) | CPU × (range) | agent CPU | drops |',
+  );
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const w of loads0) {
+    const b = works.none![w.name]!;
+    const bw = median(b.map((x) => x.wallNs / x.units));
+    const bc = median(b.map((x) => x.cpuNs / x.units));
+    console.log(`| ${w.name} | no tracing | ${num(bw)} ns | ${num(bc)} ns | 1.00x | 1.00x | | |`);
+    for (const v of VARIANTS) {
+      const t = works[v]![w.name]!;
+      const tw = median(t.map((x) => x.wallNs / x.units));
+      const tc = median(t.map((x) => x.cpuNs / x.units));
+      const wr = t.map((x, i) => x.wallNs / x.units / (b[i]!.wallNs / b[i]!.units));
+      const cr = t.map((x, i) => x.cpuNs / x.units / (b[i]!.cpuNs / b[i]!.units));
+      const ar = runs[v]![w.name]!;
+      console.log(
+        `| ${w.name} | ${v} | ${num(tw)} ns | ${num(tc)} ns | ${(tw / bw).toFixed(2)}x (${fmtRange(wr)}) | ` +
+          `${(tc / bc).toFixed(2)}x (${fmtRange(cr)}) | ${(median(ar.map((x) => x.agentCores)) * 100).toFixed(0)}% | ` +
+          `${num(ar.reduce((a, x) => a + x.drops, 0))} |`,
+      );
+    }
+  }
+  // Paired differences of each later variant against the first (same rounds).
+  const first = VARIANTS[0]!;
+  for (const w of loads0) {
+    for (const v of VARIANTS.slice(1)) {
+      for (const [what, f] of [
+        ['wall', (x: Work) => x.wallNs / x.units],
+        ['CPU', (x: Work) => x.cpuNs / x.units],
+      ] as const) {
+        const d = works[v]![w.name]!.map((x, i) => f(x) - f(works[first]![w.name]![i]!));
+        const better = d.filter((x) => x < 0).length;
+        console.log(
+          `${w.name} ${what}: ${v} − ${first} per unit, median ${num(median(d))} ns ` +
+            `[${num(Math.min(...d))} to ${num(Math.max(...d))}], lower in ${better} of ${d.length} rounds`,
+        );
+      }
+    }
+  }
+  for (const l of rateOut) console.log(l);
 }
 
 const base: Record<string, Work[]> = { storm: [], http: [] };

@@ -19,14 +19,23 @@
  * dropped (N MiB of queue plus the kernel ring). When the queue is full the main thread stops
  * draining, the kernel ring fills and its drops are counted as before.
  *
+ * Scheduling (--sched, --nice, --sched-pid): the loader's threads, and every thread of the process
+ * named by --sched-pid (the agent that reads the stream), can run as SCHED_BATCH and/or at a nice
+ * value. A SCHED_BATCH thread that wakes up does not preempt the running one: on a small machine
+ * the agent then waits for the next tick or an idle CPU instead of pushing the watched workload
+ * off its CPU. Threads started later inherit the setting from their creator; the thread lists
+ * are scanned again at every stats report for any that did not.
+ *
  * Exit status: 0 after a clean stop (SIGINT/SIGTERM, --duration-ms, or the reader closing the
  * pipe), 1 on usage errors, 2 when the probe cannot be loaded or attached.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -454,6 +463,59 @@ static int on_event(void *ctx, void *data, size_t size)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Scheduling of the loader and of the agent (see the header comment).                        */
+
+static int sched_policy = -1; /* SCHED_BATCH or SCHED_OTHER; -1: leave as is */
+static int sched_nice = INT_MIN; /* INT_MIN: leave as is */
+static pid_t sched_pid;          /* another process whose threads get the same setting, or 0 */
+
+/* Applies the setting to one thread; returns 0 or an errno. */
+static int sched_apply_tid(pid_t tid)
+{
+	if (sched_policy >= 0) {
+		struct sched_param sp = {0};
+		if (sched_setscheduler(tid, sched_policy, &sp) != 0)
+			return errno;
+	}
+	if (sched_nice != INT_MIN && setpriority(PRIO_PROCESS, (id_t)tid, sched_nice) != 0)
+		return errno;
+	return 0;
+}
+
+/* Applies the setting to every thread of `pid` (/proc/PID/task); returns the threads changed, or
+ * -errno when none could be (the first error). A thread that ends meanwhile is not an error. */
+static int sched_apply_process(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	int changed = 0, first_err = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		int err = sched_apply_tid((pid_t)atoi(e->d_name));
+		if (err == 0)
+			changed++;
+		else if (err != ESRCH && !first_err)
+			first_err = err;
+	}
+	closedir(d);
+	return changed || !first_err ? changed : -first_err;
+}
+
+static void sched_apply_all(void)
+{
+	if (sched_policy < 0 && sched_nice == INT_MIN)
+		return;
+	sched_apply_process(getpid());
+	if (sched_pid)
+		sched_apply_process(sched_pid);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Stats.                                                                                      */
 
 static int ncpus;
@@ -500,6 +562,7 @@ static void usage(FILE *f)
 	fputs("usage: vigil-capture [--syscalls a,b,c | --all] [--success-only a,b] [--output FILE]\n"
 	      "                     [--ringbuf-mb N] [--snaplen N] [--stats-ms N] [--duration-ms N]\n"
 	      "                     [--kernel-ring-mb N] [--exact-execveat]\n"
+	      "                     [--sched normal|batch] [--nice N] [--sched-pid PID]\n"
 	      "                     [--check] [--list] [--verbose]\n",
 	      f);
 }
@@ -608,6 +671,22 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--duration-ms") == 0) {
 			duration_ms = parse_num(a, v, 0, 86400000);
+			i++;
+		} else if (strcmp(a, "--sched") == 0 && v) {
+			if (strcmp(v, "batch") == 0)
+				sched_policy = SCHED_BATCH;
+			else if (strcmp(v, "normal") == 0)
+				sched_policy = SCHED_OTHER;
+			else {
+				emit_error("bad-args", EINVAL, "--sched takes normal or batch");
+				return 1;
+			}
+			i++;
+		} else if (strcmp(a, "--nice") == 0) {
+			sched_nice = (int)parse_num(a, v, -20, 19);
+			i++;
+		} else if (strcmp(a, "--sched-pid") == 0) {
+			sched_pid = (pid_t)parse_num(a, v, 1, INT_MAX);
 			i++;
 		} else if (strcmp(a, "--exact-execveat") == 0) {
 			exact_execveat = true;
@@ -755,6 +834,21 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* Before the writer thread starts, so that it inherits the setting. A refusal is reported, not
+	 * fatal: capture works under any scheduling. */
+	if (sched_policy >= 0 || sched_nice != INT_MIN) {
+		int self = sched_apply_process(getpid());
+		int other = sched_pid ? sched_apply_process(sched_pid) : 0;
+		if (self < 0 || other < 0) {
+			fputs("{\"type\":\"log\",\"level\":\"warn\",\"message\":", stderr);
+			char msg[256];
+			snprintf(msg, sizeof(msg), "cannot set the scheduling policy of %s: %s",
+				 self < 0 ? "the loader" : "the agent", strerror(self < 0 ? -self : -other));
+			json_string(stderr, msg);
+			fputs("}\n", stderr);
+		}
+	}
+
 	fputs("{\"type\":\"ready\",\"syscalls\":[", stderr);
 	bool first = true;
 	for (size_t k = 0; k < NSYSCALLS; k++) {
@@ -812,6 +906,7 @@ int main(int argc, char **argv)
 		__u64 now = now_ns(CLOCK_MONOTONIC);
 		if (stats_ms && now - last_stats >= (__u64)stats_ms * 1000000ULL) {
 			emit_stats(skel, "periodic");
+			sched_apply_all();
 			last_stats = now;
 		}
 		if (duration_ms && now - start >= (__u64)duration_ms * 1000000ULL)

@@ -12,6 +12,8 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
+  readdirSync,
   realpathSync,
   rmSync,
   statSync,
@@ -25,7 +27,7 @@ import { checkEbpf } from '../../src/capture/driver-select.js';
 import { eventInfo } from '../../src/capture/scap/event-table.js';
 import { decodeSockAddr, decodeTuple, splitArgs } from '../../src/capture/scap/params.js';
 import { EBPF_SYSCALLS, type EbpfEvent } from '../../src/capture/sources/ebpf/parse.js';
-import { BpfSource, EbpfError } from '../../src/capture/sources/ebpf/source.js';
+import { BpfSource, EbpfError, parseCaptureSched } from '../../src/capture/sources/ebpf/source.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 
 const BUILD = join(REPO_ROOT, 'native', 'bpf', 'build');
@@ -573,6 +575,57 @@ describe.skipIf(LIVE_SKIP !== undefined)('eBPF capture on this kernel', () => {
     });
   });
 
+  it('sets SCHED_BATCH and a nice value on its own threads and on every thread of --sched-pid', async () => {
+    // A process with a few threads stands in for the agent.
+    const agent = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const { Worker } = require('node:worker_threads'); new Worker('setTimeout(() => {}, 60000)', { eval: true }); setTimeout(() => {}, 60000);",
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const pid = agent.pid!;
+      await new Promise((r) => setTimeout(r, 300));
+      const r = spawnSync(
+        LOADER,
+        [
+          '--syscalls',
+          'openat',
+          '--sched',
+          'batch',
+          '--nice',
+          '3',
+          '--sched-pid',
+          String(pid),
+          '--duration-ms',
+          '200',
+          '--output',
+          '/dev/null',
+        ],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(r.status, r.stderr.slice(-2000)).toBe(0);
+      expect(r.stderr).not.toMatch(/cannot set the scheduling policy/);
+      const tids = readdirSync(`/proc/${pid}/task`);
+      expect(tids.length).toBeGreaterThan(1);
+      for (const tid of tids) {
+        // /proc/PID/task/TID/stat: field 19 is nice, field 41 the policy (3 = SCHED_BATCH).
+        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        expect({ tid, nice: Number(f[16]), policy: Number(f[38]) }).toEqual({ tid, nice: 3, policy: 3 });
+      }
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('refuses an unknown scheduling policy', () => {
+    const r = spawnSync(LOADER, ['--syscalls', 'openat', '--sched', 'fifo', '--check'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('--sched takes normal or batch');
+  });
+
   it('loads every handler through the verifier on this kernel', () => {
     const r = spawnSync(LOADER, ['--all', '--check'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
@@ -599,6 +652,51 @@ describe('eBPF source failures', () => {
     expect(err).toBeInstanceOf(EbpfError);
     expect((err as EbpfError).code).toBe('loader-missing');
     expect((err as EbpfError).message).toContain('scripts/build-bpf.sh');
+  });
+
+  it('passes the scheduling setting to the loader, for the loader and this process', () => {
+    const args = new BpfSource({
+      loaderPath: LOADER,
+      syscalls: ['openat'],
+      sched: 'batch',
+      nice: 2,
+    }).loaderArgs();
+    expect(args.join(' ')).toContain(`--sched batch --nice 2 --sched-pid ${process.pid}`);
+    const inherit = new BpfSource({
+      loaderPath: LOADER,
+      syscalls: ['openat'],
+      sched: 'inherit',
+    }).loaderArgs();
+    expect(inherit).not.toContain('--sched');
+    expect(inherit).not.toContain('--sched-pid');
+    expect(() => new BpfSource({ syscalls: ['openat'], nice: 20 }).loaderArgs()).toThrow(/out of range/);
+  });
+
+  it('takes the scheduling setting from VIGIL_CAPTURE_SCHED when no option names it', () => {
+    const before = process.env.VIGIL_CAPTURE_SCHED;
+    try {
+      process.env.VIGIL_CAPTURE_SCHED = 'batch:5';
+      const args = new BpfSource({ syscalls: ['openat'], schedPid: 4242 }).loaderArgs().join(' ');
+      expect(args).toContain('--sched batch --nice 5 --sched-pid 4242');
+      // An option wins over the environment.
+      expect(
+        new BpfSource({ syscalls: ['openat'], sched: 'inherit', nice: 0 }).loaderArgs().join(' '),
+      ).not.toContain('--sched ');
+      process.env.VIGIL_CAPTURE_SCHED = 'fifo';
+      expect(() => new BpfSource({ syscalls: ['openat'] }).loaderArgs()).toThrow(/VIGIL_CAPTURE_SCHED=fifo/);
+    } finally {
+      if (before === undefined) delete process.env.VIGIL_CAPTURE_SCHED;
+      else process.env.VIGIL_CAPTURE_SCHED = before;
+    }
+  });
+
+  it('parses scheduling settings', () => {
+    expect(parseCaptureSched('batch')).toEqual({ sched: 'batch' });
+    expect(parseCaptureSched(' normal:-5 ')).toEqual({ sched: 'normal', nice: -5 });
+    expect(parseCaptureSched('inherit:19')).toEqual({ sched: 'inherit', nice: 19 });
+    expect(parseCaptureSched('batch:20')).toBeUndefined();
+    expect(parseCaptureSched('idle')).toBeUndefined();
+    expect(parseCaptureSched('batch:')).toBeUndefined();
   });
 
   it('refuses syscalls the probe does not decode before starting anything', () => {

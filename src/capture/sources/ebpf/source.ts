@@ -57,10 +57,41 @@ export interface BpfSourceOptions {
    * execve (as Falco's modern probe reports them) and capturing execveat also captures execve.
    */
   exactExecveat?: boolean;
+  /**
+   * Scheduling of the loader's threads and of this process's threads (the agent that reads the
+   * stream), set by the loader: `batch` (SCHED_BATCH: a thread that wakes up does not preempt the
+   * running one, so on a small machine the agent waits for a tick or an idle CPU instead of pushing
+   * the watched workload off its CPU), `normal` (SCHED_OTHER), or `inherit` (left as it is).
+   * Default: `$VIGIL_CAPTURE_SCHED` (`POLICY` or `POLICY:NICE`), else {@link DEFAULT_CAPTURE_SCHED}.
+   */
+  sched?: CaptureSchedPolicy;
+  /** Nice value (-20..19) for the same threads. Default: `$VIGIL_CAPTURE_SCHED`'s, else unchanged. */
+  nice?: number;
+  /** The process whose threads get `sched`/`nice` besides the loader's. Default: this process. */
+  schedPid?: number;
   /** How long `start()` waits for the probe to attach. Default 60 s (loading verifies every program). */
   startTimeoutMs?: number;
   /** Receives libbpf warnings and stderr lines that are not loader messages. */
   onLog?: (message: string) => void;
+}
+
+/** Scheduling policies {@link BpfSourceOptions.sched} takes. */
+export type CaptureSchedPolicy = 'normal' | 'batch' | 'inherit';
+
+/** The scheduling policy of the loader and the agent when nothing else is asked for. */
+export const DEFAULT_CAPTURE_SCHED: CaptureSchedPolicy = 'inherit';
+
+/**
+ * Parses `POLICY` or `POLICY:NICE` (`$VIGIL_CAPTURE_SCHED`, `vigil-capture --sched`/`--nice`).
+ * Returns undefined for anything else.
+ */
+export function parseCaptureSched(text: string): { sched: CaptureSchedPolicy; nice?: number } | undefined {
+  const m = /^(normal|batch|inherit)(?::(-?\d+))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const sched = m[1] as CaptureSchedPolicy;
+  if (m[2] === undefined) return { sched };
+  const nice = Number(m[2]);
+  return nice >= -20 && nice <= 19 ? { sched, nice } : undefined;
 }
 
 /** Why the source could not start or stopped early. */
@@ -176,6 +207,24 @@ export class BpfSource implements AsyncIterable<EbpfEvent> {
     args.push('--stats-ms', String(o.statsIntervalMs ?? 1000));
     if (o.outputPath !== undefined) args.push('--output', o.outputPath);
     if (o.exactExecveat) args.push('--exact-execveat');
+    const env = process.env.VIGIL_CAPTURE_SCHED
+      ? parseCaptureSched(process.env.VIGIL_CAPTURE_SCHED)
+      : undefined;
+    if (process.env.VIGIL_CAPTURE_SCHED && !env) {
+      throw new EbpfError(
+        'bad-args',
+        `VIGIL_CAPTURE_SCHED=${process.env.VIGIL_CAPTURE_SCHED} is not a scheduling setting`,
+        'use normal, batch or inherit, optionally followed by :NICE (-20..19)',
+      );
+    }
+    const sched = o.sched ?? env?.sched ?? DEFAULT_CAPTURE_SCHED;
+    const nice = o.nice ?? env?.nice;
+    if (nice !== undefined && (!Number.isInteger(nice) || nice < -20 || nice > 19))
+      throw new EbpfError('bad-args', `nice ${nice} is out of range`, 'use an integer from -20 to 19');
+    if (sched !== 'inherit') args.push('--sched', sched);
+    if (nice !== undefined) args.push('--nice', String(nice));
+    if (sched !== 'inherit' || nice !== undefined)
+      args.push('--sched-pid', String(o.schedPid ?? process.pid));
     return args;
   }
 
