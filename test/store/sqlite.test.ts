@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, parseStoreUrl, StoreQueryError, type StoredAlert } from '../../src/store/index.js';
 import { openSqliteStore, SqliteDialect } from '../../src/store/sqlite/store.js';
+import { WAL_CHECKPOINT_BYTES } from '../../src/store/sqlite/connection.js';
 import { pageQuery } from '../../src/store/query.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { describeStoreContract } from './store.contract.js';
@@ -81,9 +82,11 @@ describe('SQLite writer thread (group commit)', () => {
     const path = join(dir, 'checkpoints.db');
     const store = await openSqliteStore({ path });
     try {
-      // ~90 MB of WAL: past the checkpointer's 64 MiB threshold, under the writer's own backstop.
-      const big = 'x'.repeat(3000);
-      for (let b = 0; b < 30; b++) {
+      // ~250 MB of WAL: past the checkpointer's threshold (WAL_CHECKPOINT_BYTES, 192 MiB), under the
+      // writer's own backstop (four times that).
+      const big = 'x'.repeat(6000);
+      expect(40 * 1000 * big.length).toBeGreaterThan(WAL_CHECKPOINT_BYTES);
+      for (let b = 0; b < 40; b++) {
         await store.insertAlerts(
           Array.from({ length: 1000 }, (_, i) => ({
             ...wireAlert(`cp-${b}-${i}`, BigInt(b * 1000 + i)),
@@ -97,7 +100,7 @@ describe('SQLite writer thread (group commit)', () => {
       }
       expect(store.writerStats!.checkpoints).toBeGreaterThan(0);
       expect(store.writerStats!.checkpointErrors).toBe(0);
-      expect(await store.countAlerts()).toBe(30_000);
+      expect(await store.countAlerts()).toBe(40_000);
     } finally {
       await store.close();
     }

@@ -14,10 +14,10 @@
  */
 import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSqliteDatabase, type SqliteOptions } from './connection.js';
+import { openSqliteDatabase, WAL_CHECKPOINT_BYTES, type SqliteOptions } from './connection.js';
 
 /** WAL size that triggers a checkpoint (the writer's backstop is four times this). */
-export const CHECKPOINT_AT_BYTES = 64 * 1024 * 1024;
+export const CHECKPOINT_AT_BYTES = WAL_CHECKPOINT_BYTES;
 /** How often the WAL's size is looked at. */
 const POLL_MS = 100;
 
