@@ -374,6 +374,8 @@ function queryShapes(): { label: string; run: (s: Store, i: number) => Promise<n
     { label: 'rule (rare, 1 in 2000)', run: (s) => page(s, { rule: RULE_SPECS[14]!.name }) },
     { label: 'minPriority WARNING', run: (s) => page(s, { minPriority: 'WARNING' }) },
     { label: 'minPriority CRITICAL (1 in 90)', run: (s) => page(s, { minPriority: 'CRITICAL' }) },
+    // Rare enough for the text index's postings of the priority (no per-alert priority index).
+    { label: 'minPriority EMERGENCY (1 in 2000)', run: (s) => page(s, { minPriority: 'EMERGENCY' }) },
     {
       label: 'tags any of (common)',
       run: (s, i) => page(s, { tags: [i % 2 ? 'shell' : 'network', 'T1059'] }),
