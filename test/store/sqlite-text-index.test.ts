@@ -390,6 +390,27 @@ describe('SQLite text index', () => {
           }
         }
       }
+      // Paging through candidates (read newest blocks first, out-of-order times included) gives the
+      // reference order page after page.
+      for (const f of [
+        { minPriority: 'EMERGENCY' },
+        { namespace: 'rare-ns', since: t0 + 2n * HOUR_NS },
+        { hostname: ['rare-host-0', 'rare-host-1', 'rare-host-2'], until: t0 + 20n * HOUR_NS },
+      ] as AlertFilter[]) {
+        const want = all
+          .filter((a) => matches(a, f))
+          .sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1))
+          .map((a) => a.id);
+        expect(want.length).toBeGreaterThan(8);
+        const got: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.queryAlerts({ ...f, limit: 4, ...(cursor ? { cursor } : {}) });
+          got.push(...page.alerts.map((a) => a.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect(got).toEqual(want);
+      }
       // A column-only count over all time comes from the postings: exact without reading alerts.
       const counted = search.countIndexed({ k8s_ns: ['web'], priority: [0, 1, 2, 3, 4] });
       expect(counted).toBeDefined();

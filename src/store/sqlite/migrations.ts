@@ -108,6 +108,8 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // as pseudo-words of the text index (text-index.ts): a rare value is found through its postings,
     // a common one by walking the time index. The index is emptied so the writer builds it again,
     // with those words, when idle; until then filters scan, as before the text index existed.
+    // text_block_times: the time range of each indexed block, so a page of candidates is read from
+    // the newest blocks and stops once no older block can hold a newer alert.
     sql: `
       DROP INDEX alerts_priority_time;
       DROP INDEX alerts_hostname_time;
@@ -118,6 +120,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       DELETE FROM text_terms;
       DELETE FROM alert_counts;
       UPDATE text_progress SET indexed_seq = 0;
+      CREATE TABLE text_block_times (
+        block    INTEGER PRIMARY KEY,
+        min_time INTEGER NOT NULL,
+        max_time INTEGER NOT NULL
+      );
     `,
   },
 ];

@@ -10,6 +10,8 @@ import { priorityRank } from '../../engine/rules/index.js';
 import {
   countQuery,
   decodeCursor,
+  MAX_TIME,
+  MIN_TIME,
   olderThan,
   pageQuery,
   resolveLimit,
@@ -36,6 +38,7 @@ import { rowParams } from './sql.js';
 import { SqliteWriter, type WriterStats } from './writer.js';
 import { GroupWriter } from './writer-thread.js';
 import {
+  BLOCK_ROWS,
   clampTextIndex,
   dropOldTextIndex,
   TextSearch,
@@ -234,6 +237,61 @@ export class SqliteStore implements Store {
     return undefined;
   }
 
+  /**
+   * A page read from the text index's candidates, newest blocks first (by their time ranges): rows
+   * are fetched a few blocks at a time by seq, and reading stops once a page is full and no block
+   * left can hold an alert newer than its last. Alerts the index does not cover yet are read by seq
+   * too. Each row is tested against the whole filter and cursor, as in the plain query.
+   */
+  private pageFromCandidates(query: AlertQuery, cand: TextCandidates, limit: number): RawRow[] {
+    const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
+    const want = limit + 1;
+    const rowsWhere = (extra: string, first: unknown): RawRow[] => {
+      const d = new SqliteDialect(false);
+      const where = whereClause(d, query, after);
+      const sql = `SELECT ${SELECT_COLUMNS}, seq FROM alerts NOT INDEXED WHERE ${extra} AND ${where} ORDER BY time DESC, id DESC LIMIT ${want}`;
+      return this.statement(sql).all([first, ...d.params]) as RawRow[];
+    };
+    const newestFirst = (a: RawRow, b: RawRow): number =>
+      a.time !== b.time ? (a.time > b.time ? -1 : 1) : a.id > b.id ? -1 : a.id < b.id ? 1 : 0;
+    // The alerts above the index (a partly filled block, plus any lag).
+    let rows = rowsWhere('seq > ?', cand.indexedSeq);
+    const byBlock = new Map<number, number[]>();
+    for (const seq of JSON.parse(cand.ids) as number[]) {
+      const block = Math.floor(seq / BLOCK_ROWS);
+      const list = byBlock.get(block);
+      if (list) list.push(seq);
+      else byBlock.set(block, [seq]);
+    }
+    const times = this.textSearch.blockTimes([...byBlock.keys()]);
+    const UNKNOWN = { min: MIN_TIME, max: MAX_TIME };
+    const range = (b: number): { min: bigint; max: bigint } => times.get(b) ?? UNKNOWN;
+    // Blocks that cannot hold a match of the window or below the cursor are not read.
+    const blocks = [...byBlock.keys()]
+      .filter((b) => {
+        const r = range(b);
+        if (query.since !== undefined && r.max < query.since) return false;
+        if (query.until !== undefined && r.min >= query.until) return false;
+        return after === undefined || r.min <= after.time;
+      })
+      .sort((a, b) => (range(a).max === range(b).max ? b - a : range(a).max > range(b).max ? -1 : 1));
+    let i = 0;
+    while (i < blocks.length) {
+      if (rows.length >= want) {
+        rows.sort(newestFirst);
+        rows.length = want;
+        // The page is full: a block whose newest alert is older than its last cannot change it.
+        if (range(blocks[i]!).max < rows[want - 1]!.time) break;
+      }
+      const seqs: number[] = [];
+      while (i < blocks.length && seqs.length < 2 * want) seqs.push(...byBlock.get(blocks[i++]!)!);
+      rows = rows.concat(rowsWhere('seq IN (SELECT value FROM json_each(?))', JSON.stringify(seqs)));
+    }
+    rows.sort(newestFirst);
+    rows.length = Math.min(rows.length, want);
+    return rows;
+  }
+
   queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
     return settle(() => {
       const text = this.candidates(query, resolveLimit(query.limit));
@@ -242,7 +300,13 @@ export class SqliteStore implements Store {
       let d: SqliteDialect;
       let sql: string;
       let limit: number;
-      if (split === undefined) {
+      let raw: RawRow[] | undefined;
+      if (text) {
+        d = new SqliteDialect(false);
+        limit = resolveLimit(query.limit);
+        sql = '';
+        raw = this.pageFromCandidates(query, text, limit);
+      } else if (split === undefined) {
         d = new SqliteDialect(true, text);
         ({ sql, limit } = pageQuery(d, query));
       } else {
@@ -260,7 +324,7 @@ export class SqliteStore implements Store {
         });
         sql = `${arms.join(' UNION ALL ')} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)}`;
       }
-      const raw = this.statement(sql).all(d.params) as RawRow[];
+      raw ??= this.statement(sql).all(d.params) as RawRow[];
       const alerts = raw.map((r) =>
         decodeAlert({
           id: r.id,

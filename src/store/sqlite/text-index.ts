@@ -194,6 +194,7 @@ export class TextIndexer {
   private readonly addSegment: Database.Statement;
   private readonly addPostings: Database.Statement;
   private readonly dropBlocks: Database.Statement;
+  private readonly addBlockTimes: Database.Statement;
   private readonly advance: Database.Statement;
   private readonly indexBlock: Database.Transaction<() => number>;
   /** Term ids already looked up (terms are never renumbered, so this never goes stale). */
@@ -218,6 +219,9 @@ export class TextIndexer {
     );
     this.addPostings = db.prepare('INSERT INTO text_postings (seqs) VALUES (?)');
     this.dropBlocks = db.prepare('DELETE FROM text_blocks WHERE block < ?');
+    this.addBlockTimes = db.prepare(
+      'INSERT OR REPLACE INTO text_block_times (block, min_time, max_time) VALUES (?, ?, ?)',
+    );
     this.advance = db.prepare('UPDATE text_progress SET indexed_seq = ?');
     this.indexBlock = db.transaction(() => this.indexNextBlock());
   }
@@ -245,6 +249,8 @@ export class TextIndexer {
     const counts = new CountDelta();
     let n = 0;
     let offset = 0;
+    let minTime: bigint | undefined;
+    let maxTime: bigint | undefined;
     const add = (w: string): void => {
       const list = postings.get(w);
       if (list === undefined) postings.set(w, [offset]);
@@ -256,6 +262,8 @@ export class TextIndexer {
       offset = Number(r.seq) - first;
       n++;
       addRow(counts, r);
+      if (minTime === undefined || r.time < minTime) minTime = r.time;
+      if (maxTime === undefined || r.time > maxTime) maxTime = r.time;
       forEachWord(r.output, add);
       add(dimensionTerm('rule', r.rule));
       add(dimensionTerm('priority', Number(r.priority)));
@@ -268,6 +276,7 @@ export class TextIndexer {
     // Key order: the block's entries go to the end of the table as a run of appended pages.
     rows.sort((a, b) => a[0] - b[0]);
     for (const [term, seqs] of rows) this.addBlock.run(block, term, seqs);
+    if (minTime !== undefined && maxTime !== undefined) this.addBlockTimes.run(block, minTime, maxTime);
     if ((block + 1) % SEGMENT_BLOCKS === 0) this.writeSegment(Math.floor(block / SEGMENT_BLOCKS));
     // The hourly counts cover exactly the indexed alerts (counts.ts).
     counts.apply(this.db, 1);
@@ -366,6 +375,7 @@ export class TextSearch {
   private readonly segmentRows: Database.Statement;
   private readonly segmentRowsIn: Database.Statement;
   private readonly blockRows: Database.Statement;
+  private readonly blockTimeRows: Database.Statement;
 
   constructor(db: Database.Database) {
     const terms = 'term IN (SELECT value FROM json_each(?))';
@@ -397,6 +407,24 @@ export class TextSearch {
     this.blockRows = db.prepare(
       `SELECT block, seqs FROM text_blocks WHERE block IN (SELECT value FROM json_each(?)) AND ${terms}`,
     );
+    this.blockTimeRows = db
+      .prepare(
+        'SELECT block, min_time, max_time FROM text_block_times WHERE block IN (SELECT value FROM json_each(?))',
+      )
+      .safeIntegers(true);
+  }
+
+  /** The time range of each of `blocks` that has one (indexed blocks; ns). */
+  blockTimes(blocks: readonly number[]): Map<number, { min: bigint; max: bigint }> {
+    const out = new Map<number, { min: bigint; max: bigint }>();
+    for (const r of this.blockTimeRows.iterate(JSON.stringify(blocks)) as Iterable<{
+      block: bigint;
+      min_time: bigint;
+      max_time: bigint;
+    }>) {
+      out.set(Number(r.block), { min: r.min_time, max: r.max_time });
+    }
+    return out;
   }
 
   /** Every alert at or below this seq is indexed (0: none yet). */
@@ -664,6 +692,7 @@ export function clampTextIndex(db: Database.Database): void {
   // The alerts left there will be counted again when indexed: out of the hourly counts until then.
   clampCountsRows(db, Math.max(0, segment * SEGMENT_BLOCKS * BLOCK_ROWS - 1), done);
   db.prepare('DELETE FROM text_blocks WHERE block >= ?').run(segment * SEGMENT_BLOCKS);
+  db.prepare('DELETE FROM text_block_times WHERE block >= ?').run(segment * SEGMENT_BLOCKS);
   db.prepare(
     'DELETE FROM text_postings WHERE id IN (SELECT big FROM text_segments WHERE segment >= ? AND big IS NOT NULL)',
   ).run(segment);
@@ -679,6 +708,7 @@ export function dropOldTextIndex(db: Database.Database): void {
   const firstBlock = Math.floor(lo / BLOCK_ROWS);
   db.transaction(() => {
     db.prepare('DELETE FROM text_blocks WHERE block < ?').run(firstBlock);
+    db.prepare('DELETE FROM text_block_times WHERE block < ?').run(firstBlock);
     const segment = Math.floor(firstBlock / SEGMENT_BLOCKS);
     db.prepare(
       'DELETE FROM text_postings WHERE id IN (SELECT big FROM text_segments WHERE segment < ? AND big IS NOT NULL)',
