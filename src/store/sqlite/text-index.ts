@@ -530,13 +530,17 @@ export class TextSearch {
     const budget = candidateBudget(limit, universe, q.text !== undefined && q.text !== '');
     const order = groups.map((_, g) => g).sort((x, y) => sizes[x]! - sizes[y]!);
     if (sizes[order[0]!]! > MAX_FIRST_WORD_ALERTS) return undefined;
-    // The newest few blocks with every word: roughly how many alerts the whole string has. A common
-    // string is left to the scan before more is read.
-    const sample = range(Math.max(0, blocks - SAMPLE_BLOCKS), blocks);
     this.prepareBits(blocks);
-    let inSample: Offsets | undefined;
-    for (const g of order) inSample = this.read(groups[g]!.terms, open, inSample, sample);
-    if ((inSample!.count / sample.length) * blocks > budget) return undefined;
+    if (sizes[order[0]!]! > budget) {
+      // Each word alone is over the budget: the newest few blocks with every word say roughly how
+      // many alerts the whole string has. A common string is left to the scan before more is read.
+      // (When the rarest word is within the budget, so is the string: no estimate is needed — a
+      // sample of a few blocks is too small for a value on 1 alert in thousands.)
+      const sample = range(Math.max(0, blocks - SAMPLE_BLOCKS), blocks);
+      let inSample: Offsets | undefined;
+      for (const g of order) inSample = this.read(groups[g]!.terms, open, inSample, sample);
+      if ((inSample!.count / sample.length) * blocks > budget) return undefined;
+    }
     // Each word alone may be common while the string is rare (a pod name's parts): intersect per
     // alert, rarest word first, reading the next word only where candidates remain.
     let cand: Offsets | undefined;
