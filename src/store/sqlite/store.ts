@@ -292,39 +292,38 @@ export class SqliteStore implements Store {
     return rows;
   }
 
+  /**
+   * A page by walking an index in time order: the time index (or whichever the planner picks), or
+   * one walk per container id merged (see {@link branches}).
+   */
+  private pageByIndex(query: AlertQuery, limit: number): RawRow[] {
+    const split = this.branches(query);
+    if (split === undefined) {
+      const d = new SqliteDialect();
+      return this.statement(pageQuery(d, query).sql).all(d.params) as RawRow[];
+    }
+    const d = new SqliteDialect(false);
+    const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
+    const arms = split.values.map((v) => {
+      // Placeholders are positional: bind in the order they appear in the text.
+      const where = whereClause(d, query, after);
+      const eq = `${split.column} = ${d.bind(v)}`;
+      // INDEXED BY: with statistics the planner would read a rare value's arm by walking the whole
+      // time index (it expects the average value's frequency); the arm's own index is always right.
+      return `SELECT * FROM (SELECT ${SELECT_COLUMNS} FROM alerts INDEXED BY ${split.index} WHERE ${where} AND ${eq} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)})`;
+    });
+    const sql = `${arms.join(' UNION ALL ')} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)}`;
+    return this.statement(sql).all(d.params) as RawRow[];
+  }
+
   queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
     return settle(() => {
-      const text = this.candidates(query, resolveLimit(query.limit));
-      // Candidates already narrow by container: read them rather than walking each container.
-      const split = text ? undefined : this.branches(query);
-      let d: SqliteDialect;
-      let sql: string;
-      let limit: number;
-      let raw: RawRow[] | undefined;
-      if (text) {
-        d = new SqliteDialect(false);
-        limit = resolveLimit(query.limit);
-        sql = '';
-        raw = this.pageFromCandidates(query, text, limit);
-      } else if (split === undefined) {
-        d = new SqliteDialect(true, text);
-        ({ sql, limit } = pageQuery(d, query));
-      } else {
-        d = new SqliteDialect(false, text);
-        limit = resolveLimit(query.limit);
-        const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
-        const arms = split.values.map((v) => {
-          // Placeholders are positional: bind in the order they appear in the text.
-          const where = whereClause(d, query, after);
-          const eq = `${split.column} = ${d.bind(v)}`;
-          // INDEXED BY: with statistics the planner would read a rare value's arm by walking the whole
-          // time index (it expects the average value's frequency); the arm's own index is always right.
-          const access = d.tableHint() || `INDEXED BY ${split.index}`;
-          return `SELECT * FROM (SELECT ${SELECT_COLUMNS} FROM alerts ${access} WHERE ${where} AND ${eq} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)})`;
-        });
-        sql = `${arms.join(' UNION ALL ')} ORDER BY time DESC, id DESC LIMIT ${d.bind(limit + 1)}`;
-      }
-      raw ??= this.statement(sql).all(d.params) as RawRow[];
+      const limit = resolveLimit(query.limit);
+      // Candidates already narrow by container too: they are read rather than each container walked.
+      const candidates = this.candidates(query, limit);
+      const raw = candidates
+        ? this.pageFromCandidates(query, candidates, limit)
+        : this.pageByIndex(query, limit);
       const alerts = raw.map((r) =>
         decodeAlert({
           id: r.id,
