@@ -38,6 +38,7 @@ import { get as httpGet } from 'node:http';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { writeDocBlock } from './bench-doc.js';
 import { cliNodeFlags, cliPath, repoRoot } from './installed-cli.js';
 
 const root = repoRoot;
@@ -716,24 +717,19 @@ console.log(
 );
 for (const l of [...table, '', ...rateLines, ...notes]) console.log(l);
 
-const docPath = join(root, 'docs', 'benchmarks.md');
-const block = [
-  '<!-- bench:capture:start -->',
-  `Recorded ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:capture\` (as root) on ${machine}.`,
-  `${ROUNDS} interleaved rounds; storm ${num(PAIRS)} openat+close pairs; http ${num(REQUESTS)} requests over ${CONCURRENCY} keep-alive connections; medians per pair / request. The agent: \`vigil run --json\` as installed (\`node ${cliNodeFlags.join(' ')} dist/src/cli/main.js run --json\`; default rules, eBPF driver).`,
-  '',
-  ...table,
-  '',
-  ...rateLines,
-  '',
-  ...notes,
-  '<!-- bench:capture:end -->',
-].join('\n');
-if (existsSync(docPath)) {
-  const doc = readFileSync(docPath, 'utf8');
-  const re = /<!-- bench:capture:start -->[\s\S]*?<!-- bench:capture:end -->/;
-  writeFileSync(docPath, re.test(doc) ? doc.replace(re, block) : `${doc.trimEnd()}\n\n${block}\n`);
-}
+writeDocBlock(
+  'capture',
+  [
+    `Recorded ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:capture\` (as root) on ${machine}.`,
+    `${ROUNDS} interleaved rounds; storm ${num(PAIRS)} openat+close pairs; http ${num(REQUESTS)} requests over ${CONCURRENCY} keep-alive connections; medians per pair / request. The agent: \`vigil run --json\` as installed (\`node ${cliNodeFlags.join(' ')} dist/src/cli/main.js run --json\`; default rules, eBPF driver).`,
+    '',
+    ...table,
+    '',
+    ...rateLines,
+    '',
+    ...notes,
+  ].join('\n'),
+);
 
 for (const r of rows) {
   console.log(`BENCH capture_${r.name}_slowdown_wall ${r.wallX.toFixed(3)} x`);
