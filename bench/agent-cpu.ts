@@ -341,7 +341,14 @@ function eventDump(ev: SyscallEvent): unknown {
     fd: ev.fd,
     container: ev.container,
     hostname: ev.hostname,
-    params: ev.params.map((p) => ({ name: p.name, raw: p.raw, text: p.text, rawText: p.rawText })),
+    // Byte values by content: a Buffer view (JSON.stringify uses its toJSON) and a plain Uint8Array
+    // view of the same bytes are the same value.
+    params: ev.params.map((p) => ({
+      name: p.name,
+      raw: p.raw instanceof Uint8Array ? `bytes:${Buffer.from(p.raw).toString('hex')}` : p.raw,
+      text: p.text,
+      rawText: p.rawText,
+    })),
     thread: {
       tid: t.tid,
       pid: t.pid,

@@ -34,6 +34,17 @@ export interface ScapParam extends EventParam {
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8');
 
+/**
+ * Node's Buffer `latin1Slice` applied to any Uint8Array: about half the cost of `TextDecoder` (and
+ * of the view TextDecoder needs) on the short ASCII strings every open event carries. Feature
+ * detected, so the module still runs where Buffer is absent.
+ */
+const latin1Slice = (
+  globalThis as {
+    Buffer?: { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } };
+  }
+).Buffer?.prototype.latin1Slice;
+
 // Integer reads straight from the bytes: a DataView per read costs an allocation, and events
 // carry several integers each. The rare values that need a bigint fall back to a DataView.
 
@@ -108,18 +119,26 @@ function readFdLike(b: Uint8Array): number | bigint {
 
 /** NUL-terminated string (the terminator and anything after it dropped). UTF-8, latin1 if invalid. */
 export function decodeCString(b: Uint8Array): string {
+  return decodeCStringAt(b, 0, b.length);
+}
+
+/** {@link decodeCString} of the `len` bytes of `b` from `start`, without making a view of them. */
+export function decodeCStringAt(b: Uint8Array, start: number, len: number): string {
   // One pass finds the terminator and whether any byte is beyond ASCII.
-  const n = b.length;
-  let end = 0;
+  const n = start + len;
+  let end = start;
   let ascii = true;
   for (; end < n; end++) {
     const c = b[end]!;
     if (c === 0) break;
     if (c >= 0x80) ascii = false;
   }
-  if (end === 0) return '';
-  const bytes = b.subarray(0, end);
-  if (ascii) return latin1.decode(bytes);
+  if (end === start) return '';
+  if (ascii)
+    return latin1Slice !== undefined
+      ? latin1Slice.call(b, start, end)
+      : latin1.decode(b.subarray(start, end));
+  const bytes = b.subarray(start, end);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

@@ -23,6 +23,7 @@ import {
 import {
   concatPaths,
   decodeCString,
+  decodeCStringAt,
   decodeParam,
   decodeRawParam,
   decodeSockAddr,
@@ -64,6 +65,18 @@ export interface RawSyscallEvent {
   params: Uint8Array[];
   /** The event's schema; looked up from `type` when absent. */
   info?: ScapEventInfo;
+  /**
+   * In-place reads, for sources that frame events out of a larger buffer (the eBPF stream): the
+   * hot paths read `params[i]`'s bytes through these instead of making a view per parameter.
+   * `buf` holds the bytes, `paramOffset(i)` is where parameter `i` starts in it (-1 when the event
+   * has fewer), `paramLength(i)` its length, `param(i)` a view of it alone, `nparams` how many
+   * there are. A source sets all of them or none.
+   */
+  readonly buf?: Uint8Array;
+  readonly nparams?: number;
+  paramOffset?(i: number): number;
+  paramLength?(i: number): number;
+  param?(i: number): Uint8Array | undefined;
 }
 
 /** Options of the state engine. */
@@ -238,39 +251,74 @@ function i32(b: Uint8Array, o: number): number {
 
 /** Signed integer of the parameter's width (8 bytes for fds, pids, errnos). */
 function intParam(b: Uint8Array | undefined): number {
-  if (!b) return 0;
-  switch (b.length) {
+  return b ? intAt(b, 0, b.length) : 0;
+}
+
+/** {@link intParam} of the `len` bytes of `b` from `o`. */
+function intAt(b: Uint8Array, o: number, len: number): number {
+  switch (len) {
     case 0:
       return 0;
     case 1:
-      return (b[0]! << 24) >> 24;
+      return (b[o]! << 24) >> 24;
     case 2:
-      return ((b[0]! | (b[1]! << 8)) << 16) >> 16;
+      return ((b[o]! | (b[o + 1]! << 8)) << 16) >> 16;
     case 4:
-      return i32(b, 0);
+      return i32(b, o);
     default:
       // i32(hi) * 2^32 + u32(lo) rounds like Number() of the 64-bit value.
-      if (b.length >= 8) return i32(b, 4) * 0x100000000 + u32(b, 0);
-      return b.length > 4 ? i32(b, 0) : new DataView(b.buffer, b.byteOffset, b.byteLength).getInt32(0, true);
+      if (len >= 8) return i32(b, o + 4) * 0x100000000 + u32(b, o);
+      return len > 4 ? i32(b, o) : new DataView(b.buffer, b.byteOffset + o, len).getInt32(0, true);
   }
 }
 
 /** Unsigned integer of the parameter's width. */
 function uintParam(b: Uint8Array | undefined): number {
-  if (!b) return 0;
-  switch (b.length) {
+  return b ? uintAt(b, 0, b.length) : 0;
+}
+
+/** {@link uintParam} of the `len` bytes of `b` from `o`. */
+function uintAt(b: Uint8Array, o: number, len: number): number {
+  switch (len) {
     case 0:
       return 0;
     case 1:
-      return b[0]!;
+      return b[o]!;
     case 2:
-      return b[0]! | (b[1]! << 8);
+      return b[o]! | (b[o + 1]! << 8);
     case 4:
-      return u32(b, 0);
+      return u32(b, o);
     default:
-      if (b.length >= 8) return u32(b, 4) * 0x100000000 + u32(b, 0);
-      return b.length > 4 ? u32(b, 0) : new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0, true);
+      if (len >= 8) return u32(b, o + 4) * 0x100000000 + u32(b, o);
+      return len > 4 ? u32(b, o) : new DataView(b.buffer, b.byteOffset + o, len).getUint32(0, true);
   }
+}
+
+// Parameter `i` of a raw event, read in place when the source allows it (see RawSyscallEvent.buf):
+// the same values as intParam / uintParam / decodeCString of `raw.params[i]`.
+
+function rawInt(raw: RawSyscallEvent, i: number): number {
+  if (raw.paramOffset === undefined) return intParam(raw.params[i]);
+  const at = raw.paramOffset(i);
+  return at < 0 ? 0 : intAt(raw.buf!, at, raw.paramLength!(i));
+}
+
+function rawUint(raw: RawSyscallEvent, i: number): number {
+  if (raw.paramOffset === undefined) return uintParam(raw.params[i]);
+  const at = raw.paramOffset(i);
+  return at < 0 ? 0 : uintAt(raw.buf!, at, raw.paramLength!(i));
+}
+
+/** A string parameter; '' when the event lacks it. */
+function rawString(raw: RawSyscallEvent, i: number): string {
+  if (raw.paramOffset === undefined) return decodeCString(raw.params[i] ?? new Uint8Array());
+  const at = raw.paramOffset(i);
+  return at < 0 ? '' : decodeCStringAt(raw.buf!, at, raw.paramLength!(i));
+}
+
+/** How many parameters the event carries. */
+function rawCount(raw: RawSyscallEvent): number {
+  return raw.nparams ?? raw.params.length;
 }
 
 function bigParam(b: Uint8Array | undefined): bigint | undefined {
@@ -658,7 +706,7 @@ export class StateEngine {
     if (kind === KIND_EXECVE) return this.parseExecve(raw, info, etype);
     if (kind === KIND_ACCEPT) return this.parseAccept(raw);
     if (kind === KIND_RW) return this.parseReadWrite(raw, info, etype);
-    const res = intParam(raw.params[0]);
+    const res = rawInt(raw, 0);
     switch (etype) {
       case E.OPEN_X:
       case E.CREAT_X:
@@ -1017,14 +1065,14 @@ export class StateEngine {
   private parseOpen(raw: RawSyscallEvent, info: ScapEventInfo, etype: number): void {
     const t = this.tinfo;
     if (!t) return;
-    const p = raw.params;
     let name: string;
     let flags = 0;
     let dev = 0;
     let sdir: string;
-    const fd = intParam(p[0]);
+    const fd = rawInt(raw, 0);
     if (etype === E.OPEN_X || etype === E.CREAT_X) {
       if (!this.enterParams(etype) && !this.validEnter) return;
+      const p = raw.params;
       name = decodeCString(p[1] ?? new Uint8Array());
       if (etype === E.OPEN_X) flags = uintParam(p[2]);
       const devIdx = etype === E.OPEN_X ? 4 : 3;
@@ -1037,15 +1085,15 @@ export class StateEngine {
       flags = uintParam(enter[2]);
       sdir = this.openatDir(t, name, intParam(enter[0]));
     } else if (etype === E.OPEN_BY_HANDLE_AT_X) {
-      name = decodeCString(p[3] ?? new Uint8Array());
-      flags = uintParam(p[2]);
+      name = rawString(raw, 3);
+      flags = rawUint(raw, 2);
       sdir = '/';
     } else {
       // openat (new layout) and openat2: fd, dirfd, name, flags, mode, dev|resolve
-      name = decodeCString(p[2] ?? new Uint8Array());
-      flags = uintParam(p[3]);
-      if (etype === E.OPENAT_2_X && p.length > 5) dev = uintParam(p[5]);
-      sdir = this.openatDir(t, name, intParam(p[1]));
+      name = rawString(raw, 2);
+      flags = rawUint(raw, 3);
+      if (etype === E.OPENAT_2_X && rawCount(raw) > 5) dev = rawUint(raw, 5);
+      sdir = this.openatDir(t, name, rawInt(raw, 1));
     }
     if (fd < 0) return;
     const full = concatPaths(sdir, name);
@@ -1349,8 +1397,7 @@ export class StateEngine {
     }
     const tstate = thread && !('missing' in thread) ? (thread as ThreadState) : undefined;
 
-    const rawParams = raw.params;
-    const n = Math.min(rawParams.length, info.params.length);
+    const n = Math.min(rawCount(raw), info.params.length);
     // The stored enter event whose parameters the exit lacks (taken now: finishExit forgets it).
     const enter =
       !isEnter && this.opts.mergeEnterParams && info.params.length > n ? this.enterParams(etype) : undefined;
@@ -1358,7 +1405,7 @@ export class StateEngine {
     let type = info.name;
     let category = info.category;
     if (etype === E.GENERIC_E || etype === E.GENERIC_X) {
-      const sc = syscallInfo(uintParam(rawParams[0]));
+      const sc = syscallInfo(rawUint(raw, 0));
       type = sc?.name ?? '<unknown>';
       category = sc?.category ?? EC.OTHER;
     }
@@ -1368,7 +1415,7 @@ export class StateEngine {
       ev = new LazyEvent(
         this.renderer,
         info,
-        rawParams,
+        raw,
         n,
         enter,
         tstate,
@@ -1384,6 +1431,7 @@ export class StateEngine {
     } else {
       // Parameters: decoded and rendered after the event updated the state, like sysdig prints them.
       this.renderCtx.t = tstate;
+      const rawParams = raw.params;
       const params: ScapParam[] = [];
       for (let i = 0; i < n; i++) {
         const pi = info.params[i];
@@ -1572,6 +1620,7 @@ function forEachMergedEnterParam(
 interface LazySource {
   readonly renderer: ParamRenderer;
   readonly info: ScapEventInfo;
+  /** The raw event's parameter bytes (its `params`, made when first read). */
   readonly rawParams: Uint8Array[];
   /** Parameters of the event itself (the rest of the schema may come from `enter`). */
   readonly n: number;
@@ -1604,7 +1653,7 @@ class LazyEvent implements SyscallEvent, LazySource {
   constructor(
     readonly renderer: ParamRenderer,
     readonly info: ScapEventInfo,
-    readonly rawParams: Uint8Array[],
+    private readonly raw: RawSyscallEvent,
     readonly n: number,
     readonly enter: Uint8Array[] | undefined,
     readonly tstate: ThreadState | undefined,
@@ -1617,6 +1666,10 @@ class LazyEvent implements SyscallEvent, LazySource {
     public thread: ThreadInfo,
     public category: string,
   ) {}
+
+  get rawParams(): Uint8Array[] {
+    return this.raw.params;
+  }
 
   get params(): ScapParam[] {
     if (this.list === undefined) {
@@ -1647,11 +1700,13 @@ class LazyEvent implements SyscallEvent, LazySource {
       for (let i = 0; i < list.length; i++) if (list[i]!.name === name) return list[i];
       return undefined;
     }
-    const { info, rawParams } = this;
+    const { info, raw } = this;
     for (let i = 0; i < this.n; i++) {
       const pi = info.params[i];
-      const b = rawParams[i];
-      if (!pi || !b || pi.name !== name) continue;
+      if (!pi || pi.name !== name) continue;
+      // One view for the parameter asked for, when the source can make it alone.
+      const b = raw.param !== undefined ? raw.param(i) : raw.params[i];
+      if (!b) continue;
       const slots = (this.slots ??= []);
       return (slots[i] ??= new LazyParam(pi, b, this, false));
     }

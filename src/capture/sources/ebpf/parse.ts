@@ -191,14 +191,35 @@ export class RawEbpfEvent {
     return this.lenSize === 2 ? this.dv.getUint16(at, true) : this.dv.getUint32(at, true);
   }
 
+  /** Where parameter `i` starts in `buf`; -1 when the event has fewer parameters. */
+  paramOffset(i: number): number {
+    if (i >= this.nparams || i < 0) return -1;
+    let q = this.dataAt;
+    for (let j = 0; j < i; j++) q += this.paramLength(j);
+    return q;
+  }
+
+  /** Parameter `i`'s bytes (a view into the chunk) without making the other parameters' views. */
+  param(i: number): Uint8Array | undefined {
+    if (this.views) return this.views[i];
+    const at = this.paramOffset(i);
+    return at < 0
+      ? undefined
+      : new Uint8Array(this.buf.buffer, this.buf.byteOffset + at, this.paramLength(i));
+  }
+
   /** Parameter bytes in table order (views into the chunk). */
   get params(): Uint8Array[] {
     if (!this.views) {
       const out = new Array<Uint8Array>(this.nparams);
-      let q = this.dataAt;
+      // Plain Uint8Array views made directly: the chunk is usually a Node Buffer, whose
+      // subarray() builds a Buffer through a subclass constructor (several times slower), and
+      // views of one class keep the state engine's byte reads monomorphic.
+      const { buffer, byteOffset } = this.buf;
+      let q = byteOffset + this.dataAt;
       for (let i = 0; i < this.nparams; i++) {
         const l = this.paramLength(i);
-        out[i] = this.buf.subarray(q, q + l);
+        out[i] = new Uint8Array(buffer, q, l);
         q += l;
       }
       this.views = out;
