@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, parseStoreUrl } from '../../src/store/index.js';
 import { openPostgresStore } from '../../src/store/postgres/store.js';
+import type { StoredAlert } from '../../src/store/index.js';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres/migrations.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { describeStoreContract } from './store.contract.js';
@@ -140,6 +141,130 @@ describe.skipIf(pgServer.skip !== undefined)(
           }
         } finally {
           await store.close();
+        }
+      });
+
+      it('keeps the hourly counts exact through inserts, duplicates, deletes and truncation', async () => {
+        const schema = newSchema();
+        const store = await openPostgresStore({ url, schema });
+        const HOUR = 3_600_000_000_000n;
+        // Hours on both sides of zero and at both ends of int64 (floor, not truncation, and no overflow).
+        const times = [
+          -HOUR - 1n,
+          -HOUR,
+          -1n,
+          0n,
+          HOUR - 1n,
+          HOUR,
+          5n * HOUR + 7n,
+          -(2n ** 63n),
+          2n ** 63n - 1n,
+        ];
+        const make = (i: number): StoredAlert => ({
+          id: `c${i}`,
+          // Moved inwards, so that the ends of int64 stay in range.
+          time: ((base, off) => (base >= 0n ? base - off : base + off))(
+            times[i % times.length]!,
+            BigInt(Math.floor(i / times.length)),
+          ),
+          rule: `rule ${i % 3}`,
+          priority: (['CRITICAL', 'WARNING', 'NOTICE'] as const)[i % 3]!,
+          source: i % 4 === 0 ? 'k8s_audit' : 'syscall',
+          hostname: `h${i % 2}`,
+          output: `alert ${i}`,
+          outputFields: {},
+          tags: [],
+        });
+        /** The hourly counts as they should be (grouped from the alerts) and as they are. */
+        const expectExact = async (): Promise<void> => {
+          const q = async (sql: string): Promise<string[]> =>
+            (await store.pool.query<{ k: string }>(sql)).rows.map((r) => r.k).sort();
+          const hour = `(CASE WHEN time >= 0 OR time % 3600000000000 = 0 THEN time / 3600000000000 ELSE time / 3600000000000 - 1 END)`;
+          const fromAlerts = await q(
+            `SELECT concat_ws('|', ${hour}, rule, priority, source, hostname, count(*)) AS k FROM alerts GROUP BY ${hour}, rule, priority, source, hostname`,
+          );
+          const fromCounts = await q(
+            `SELECT concat_ws('|', hour, rule, priority, source, hostname, n) AS k FROM alert_counts`,
+          );
+          expect(fromCounts).toEqual(fromAlerts);
+        };
+        try {
+          const all = Array.from({ length: 600 }, (_, i) => make(i));
+          // Concurrent overlapping batches (the same hours, some ids twice): no deadlock, no double count.
+          await Promise.all([
+            store.insertAlerts(all.slice(0, 300)),
+            store.insertAlerts(all.slice(200, 500)),
+            store.insertAlerts(all.slice(100, 600)),
+          ]);
+          expect(await store.countAlerts()).toBe(600);
+          await expectExact();
+          // Counts through the hourly counts agree with plain counts (a window of several hours
+          // with partial hours at both edges, and over all time).
+          const filter = { rule: 'rule 1', since: -HOUR - 5n, until: 5n * HOUR + 100n } as const;
+          const plain = Number(
+            (
+              await store.pool.query<{ n: string }>(
+                `SELECT count(*) AS n FROM alerts WHERE rule = 'rule 1' AND time >= $1::bigint AND time < $2::bigint`,
+                [String(filter.since), String(filter.until)],
+              )
+            ).rows[0]!.n,
+          );
+          expect(plain).toBeGreaterThan(0);
+          expect(await store.countAlerts(filter)).toBe(plain);
+          expect(await store.countAlerts({ minPriority: 'WARNING' })).toBe(400);
+          // Deletes take their alerts off; emptied hours go.
+          expect(await store.deleteOlderThan(0n)).toBeGreaterThan(0);
+          await expectExact();
+          const zero = await store.pool.query('SELECT 1 FROM alert_counts WHERE n <= 0');
+          expect(zero.rowCount).toBe(0);
+          await store.enforceRetention({ maxRows: 50 });
+          expect(await store.countAlerts()).toBe(50);
+          await expectExact();
+          await store.pool.query('TRUNCATE alerts');
+          expect((await store.pool.query('SELECT 1 FROM alert_counts')).rowCount).toBe(0);
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('fills the hourly counts of alerts stored before schema version 3', async () => {
+        const schema = newSchema();
+        const store = await openPostgresStore({ url, schema });
+        try {
+          await store.insertAlerts(
+            Array.from({ length: 40 }, (_, i) => ({
+              id: `m${i}`,
+              time: BigInt(i) * 1_000_000_000_000n,
+              rule: `r${i % 2}`,
+              priority: 'ERROR' as const,
+              source: 'syscall',
+              hostname: 'h',
+              output: 'o',
+              outputFields: {},
+              tags: [],
+            })),
+          );
+          // Back to version 2 (as a database written by an older Vigil), then migrate again.
+          await store.pool.query(`
+            DROP TABLE alert_counts;
+            DROP FUNCTION alert_counts_added, alert_counts_removed, alert_counts_cleared CASCADE;
+            DROP FUNCTION alert_counts_hour;
+            DELETE FROM vigil_migrations WHERE version >= 3;`);
+        } finally {
+          await store.close();
+        }
+        const again = await openPostgresStore({ url, schema });
+        try {
+          expect(await again.schemaVersion()).toBe(POSTGRES_SCHEMA_VERSION);
+          const rows = await again.pool.query<{ hour: string; rule: string; n: string }>(
+            'SELECT hour, rule, n FROM alert_counts ORDER BY hour, rule',
+          );
+          // 40 alerts 1,000 s apart: hours 0..10, each split between the two rules.
+          expect(rows.rows.reduce((s, r) => s + Number(r.n), 0)).toBe(40);
+          expect(rows.rows[0]).toEqual({ hour: '0', rule: 'r0', n: '2' });
+          expect(await again.countAlerts({ rule: 'r1' })).toBe(20);
+        } finally {
+          await again.close();
         }
       });
 

@@ -70,6 +70,68 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       $$;
     `,
   },
+  {
+    version: 3,
+    name: 'alert_counts',
+    // Hourly counts by (hour, rule, priority, source, hostname), so that counting a common rule over
+    // a week sums a few thousand rows instead of walking ~650,000 index entries (627 ms at 10M
+    // alerts). Kept by statement-level triggers reading the statement's transition table: exact
+    // and in the same transaction as the insert or delete, whoever writes (the store, COPY, psql).
+    // Groups are upserted in key order so that concurrent statements lock count rows in one order.
+    // The hour is floor(time / 1 h) without overflow at either end of int64. The functions keep the
+    // schema they were created in (SET search_path FROM CURRENT): a store may live in any schema.
+    sql: `
+      CREATE TABLE alert_counts (
+        hour     bigint   NOT NULL,
+        rule     text     NOT NULL,
+        priority smallint NOT NULL,
+        source   text     NOT NULL,
+        hostname text     NOT NULL,
+        n        bigint   NOT NULL,
+        PRIMARY KEY (hour, rule, priority, source, hostname)
+      );
+      CREATE FUNCTION alert_counts_hour(t bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE WHEN t >= 0 OR t % 3600000000000 = 0 THEN t / 3600000000000
+                    ELSE t / 3600000000000 - 1 END
+      $$;
+      CREATE FUNCTION alert_counts_added() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO alert_counts AS c (hour, rule, priority, source, hostname, n)
+        SELECT alert_counts_hour(time), rule, priority, source, hostname, count(*)
+          FROM changed GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (hour, rule, priority, source, hostname) DO UPDATE SET n = c.n + excluded.n;
+        RETURN NULL;
+      END $$;
+      -- Two statements: a row updated by one part of a statement cannot be deleted by another.
+      CREATE FUNCTION alert_counts_removed() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      DECLARE lo bigint; hi bigint;
+      BEGIN
+        SELECT alert_counts_hour(min(time)), alert_counts_hour(max(time)) INTO lo, hi FROM changed;
+        IF lo IS NULL THEN RETURN NULL; END IF;
+        UPDATE alert_counts c SET n = c.n - g.n
+          FROM (SELECT alert_counts_hour(time) AS hour, rule, priority, source, hostname, count(*) AS n
+                  FROM changed GROUP BY 1, 2, 3, 4, 5) g
+         WHERE (c.hour, c.rule, c.priority, c.source, c.hostname)
+             = (g.hour, g.rule, g.priority, g.source, g.hostname);
+        DELETE FROM alert_counts WHERE hour BETWEEN lo AND hi AND n <= 0;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION alert_counts_cleared() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        DELETE FROM alert_counts;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER alerts_counts_insert AFTER INSERT ON alerts
+        REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION alert_counts_added();
+      CREATE TRIGGER alerts_counts_delete AFTER DELETE ON alerts
+        REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION alert_counts_removed();
+      CREATE TRIGGER alerts_counts_truncate AFTER TRUNCATE ON alerts
+        FOR EACH STATEMENT EXECUTE FUNCTION alert_counts_cleared();
+      INSERT INTO alert_counts (hour, rule, priority, source, hostname, n)
+      SELECT alert_counts_hour(time), rule, priority, source, hostname, count(*)
+        FROM alerts GROUP BY 1, 2, 3, 4, 5;
+    `,
+  },
 ];
 
 /** The schema version this build knows (the last migration's). */

@@ -5,7 +5,18 @@
  */
 import type pg from 'pg';
 import { decodeAlert, encodeAlert, type AlertRow } from '../alert-row.js';
-import { countQuery, deleteOlderQuery, pageQuery, retentionCutoff, toPage, type Dialect } from '../query.js';
+import {
+  countQuery,
+  decodeCursor,
+  deleteOlderQuery,
+  pageQuery,
+  resolveLimit,
+  retentionCutoff,
+  SELECT_COLUMNS,
+  toPage,
+  whereClause,
+  type Dialect,
+} from '../query.js';
 import type {
   AlertFilter,
   AlertPage,
@@ -16,6 +27,7 @@ import type {
   Store,
   StoredAlert,
 } from '../store.js';
+import { rollupApplies, rollupCountParts } from '../hourly-counts.js';
 import { openPostgresPool, type PostgresOptions } from './connection.js';
 import { postgresSchemaVersion } from './migrations.js';
 
@@ -64,6 +76,38 @@ class PostgresDialect implements Dialect {
   outputContains(likePattern: string): string {
     return `output ILIKE ${this.bind(likePattern)} ESCAPE '\\'`;
   }
+}
+
+/** Container values a page query splits into arms (more: one plain query). */
+const MAX_CONTAINER_ARMS = 16;
+
+/**
+ * A page of a filter naming containers, as one arm per value and column merged: each arm walks
+ * `(container_id, time)` or `(container_name, time)` backwards from the window's end and stops after
+ * a page. The plain query ORs the two columns, which the planner answers with a bitmap of every
+ * matching row of the window, read from the heap and sorted: 3,000 rows for one container over a
+ * day of 10M alerts (165 ms). Name arms leave out alerts the id arms return. Undefined when the
+ * filter names no container or too many.
+ */
+function containerPageQuery(d: PostgresDialect, q: AlertQuery): { sql: string; limit: number } | undefined {
+  if (q.container === undefined) return undefined;
+  const values = typeof q.container === 'string' ? [q.container] : [...new Set(q.container)];
+  if (values.length === 0 || values.length > MAX_CONTAINER_ARMS) return undefined;
+  const limit = resolveLimit(q.limit);
+  const after = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+  // One WHERE text for every arm: placeholders are numbered, so the arms share its parameters.
+  const where = whereClause(d, q, after);
+  const all = `${d.bind(values)}::text[]`;
+  const n = d.bind(limit + 1);
+  const arm = (cond: string): string =>
+    `(SELECT ${SELECT_COLUMNS} FROM alerts WHERE ${where} AND ${cond} ORDER BY time DESC, id DESC LIMIT ${n})`;
+  const arms: string[] = [];
+  for (const v of values) {
+    const p = d.bind(v);
+    arms.push(arm(`container_id = ${p}`));
+    arms.push(arm(`container_name = ${p} AND NOT coalesce(container_id = ANY(${all}), false)`));
+  }
+  return { sql: `${arms.join(' UNION ALL ')} ORDER BY time DESC, id DESC LIMIT ${n}`, limit };
 }
 
 /** A PostgreSQL array literal of text values (one row's tags), for the `text[]` cast. */
@@ -146,7 +190,7 @@ export class PostgresStore implements Store {
 
   async queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
     const d = new PostgresDialect();
-    const { sql, limit } = pageQuery(d, query);
+    const { sql, limit } = containerPageQuery(d, query) ?? pageQuery(d, query);
     const result = await this.pool.query<RawRow>(sql, d.params);
     const alerts = result.rows.map((r) =>
       decodeAlert({
@@ -166,9 +210,21 @@ export class PostgresStore implements Store {
   }
 
   async countAlerts(filter: AlertFilter = {}): Promise<number> {
+    if (rollupApplies(filter)) {
+      // The hourly counts (kept by triggers, so exact) plus the window's partial hours, in one
+      // statement (one snapshot: a concurrent insert is counted in both parts or in neither). One
+      // dialect numbers the placeholders of every part.
+      const shared = new PostgresDialect();
+      const parts = rollupCountParts(filter, () => shared);
+      return this.countOne(`SELECT ${parts.map((p) => `(${p.sql})`).join(' + ')} AS n`, shared.params);
+    }
     const d = new PostgresDialect();
     const r = await this.pool.query<{ n: string }>(countQuery(d, filter), d.params);
     return Number(r.rows[0]?.n ?? 0);
+  }
+
+  private async countOne(sql: string, params: unknown[]): Promise<number> {
+    return Number((await this.pool.query<{ n: string }>(sql, params)).rows[0]?.n ?? 0);
   }
 
   async deleteOlderThan(timeNs: bigint): Promise<number> {

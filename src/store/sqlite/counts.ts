@@ -5,20 +5,11 @@
  *
  * The text indexer (text-index.ts) adds each block's alerts when it indexes the block, so the counts
  * cover exactly the alerts at or below `text_progress.indexed_seq`; retention subtracts what it
- * deletes there. A count then adds three exact parts: the hours wholly inside the filter's window
- * from this table, the partial hours at the window's edges from the alerts (their time index), and
+ * deletes there. A count then adds the parts of ../hourly-counts.ts over the covered alerts and
  * the alerts not yet indexed (by seq).
  */
 import type Database from 'better-sqlite3';
-import type { AlertFilter } from '../store.js';
-
-export const HOUR_NS = 3_600_000_000_000n;
-
-/** Floor of t / 1 h (BigInt division truncates toward zero). */
-export function hourOf(t: bigint): bigint {
-  const q = t / HOUR_NS;
-  return t < 0n && q * HOUR_NS !== t ? q - 1n : q;
-}
+import { hourOf } from '../hourly-counts.js';
 
 /** Counts by (hour, rule, priority, source, hostname), built in memory then applied. */
 export class CountDelta {
@@ -62,32 +53,6 @@ export interface CountRow {
 
 export function addRow(d: CountDelta, r: CountRow): void {
   d.add(r.time, r.rule, Number(r.priority), r.source, r.hostname);
-}
-
-/**
- * Whether a count filter can use the hourly counts: only members the table has, over a window of at
- * least a few hours (for a short one the time index alone is as fast).
- */
-export function rollupApplies(f: AlertFilter): boolean {
-  for (const [k, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    if (!['since', 'until', 'rule', 'minPriority', 'source', 'hostname'].includes(k)) return false;
-  }
-  if (f.since !== undefined && f.until !== undefined && f.until - f.since < 3n * HOUR_NS) return false;
-  // Hour boundaries of far-out bounds could leave int64: those windows are counted the plain way.
-  const far = (t: bigint | undefined): boolean => t !== undefined && (t > 2n ** 62n || t < -(2n ** 62n));
-  return !far(f.since) && !far(f.until);
-}
-
-/** The whole hours inside [since, until): [from, to) in hours, either side open when undefined. */
-export function wholeHours(f: AlertFilter): { from?: bigint; to?: bigint } {
-  const out: { from?: bigint; to?: bigint } = {};
-  if (f.since !== undefined) {
-    const h = hourOf(f.since);
-    out.from = h * HOUR_NS === f.since ? h : h + 1n;
-  }
-  if (f.until !== undefined) out.to = hourOf(f.until);
-  return out;
 }
 
 /** Subtracts the alerts with from < seq <= to from the hourly counts (the index forgets them). */

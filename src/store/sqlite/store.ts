@@ -45,15 +45,8 @@ import {
   type IndexQuery,
   type TextCandidates,
 } from './text-index.js';
-import {
-  addRow,
-  COUNT_COLUMNS,
-  CountDelta,
-  HOUR_NS,
-  rollupApplies,
-  wholeHours,
-  type CountRow,
-} from './counts.js';
+import { addRow, COUNT_COLUMNS, CountDelta, type CountRow } from './counts.js';
+import { rollupApplies, rollupCountParts } from '../hourly-counts.js';
 
 export { insertSql, ROWS_PER_INSERT, rowParams } from './sql.js';
 
@@ -372,51 +365,21 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A count from the hourly counts (counts.ts): their whole hours inside the window, plus the
-   * window's partial hours and the alerts not yet indexed, both counted from the alerts. Undefined
-   * when nothing is indexed yet.
+   * A count from the hourly counts (../hourly-counts.ts) over the indexed alerts, plus the alerts
+   * not yet indexed, counted from the alerts. Undefined when nothing is indexed yet.
    */
   private countFromRollup(filter: AlertFilter): number | undefined {
     const done = this.textSearch.indexedSeq();
     if (done === 0) return undefined;
-    const { from, to } = wholeHours(filter);
     const count = (sql: string, params: unknown[]): number =>
       Number((this.statement(sql).get(params) as { n: bigint }).n);
     let total = 0;
-    if (from === undefined || to === undefined || from < to) {
-      // Only the dimension members: the time window is the hour range.
-      const dims: AlertFilter = {};
-      if (filter.rule !== undefined) dims.rule = filter.rule;
-      if (filter.minPriority !== undefined) dims.minPriority = filter.minPriority;
-      if (filter.source !== undefined) dims.source = filter.source;
-      if (filter.hostname !== undefined) dims.hostname = filter.hostname;
-      const d = new SqliteDialect();
-      const hours = [whereClause(d, dims)];
-      if (from !== undefined) hours.push(`hour >= ${d.bindTime(from)}`);
-      if (to !== undefined) hours.push(`hour < ${d.bindTime(to)}`);
-      const where = hours.join(' AND ');
-      total += count(`SELECT coalesce(sum(n), 0) AS n FROM alert_counts WHERE ${where}`, d.params);
-      // The partial hours at the window's edges, among indexed alerts.
-      const edges: string[] = [];
-      const e = new SqliteDialect();
-      // Placeholders are positional: bound in the order they appear in the text.
-      const base = `${whereClause(e, filter)} AND seq <= ${e.bind(done)}`;
-      if (from !== undefined) edges.push(`time < ${e.bindTime(from * HOUR_NS)}`);
-      if (to !== undefined) edges.push(`time >= ${e.bindTime(to * HOUR_NS)}`);
-      if (edges.length > 0) {
-        total += count(
-          `SELECT COUNT(*) AS n FROM alerts WHERE ${base} AND (${edges.join(' OR ')})`,
-          e.params,
-        );
-      }
-    } else {
-      // No whole hour inside: every indexed alert of the window is counted from the alerts.
-      const e = new SqliteDialect();
-      total += count(
-        `SELECT COUNT(*) AS n FROM alerts WHERE ${whereClause(e, filter)} AND seq <= ${e.bind(done)}`,
-        e.params,
-      );
-    }
+    const parts = rollupCountParts(
+      filter,
+      () => new SqliteDialect(),
+      (d) => `seq <= ${d.bind(done)}`,
+    );
+    for (const p of parts) total += count(p.sql, p.params);
     // Alerts not indexed yet, by seq (NOT INDEXED: a rowid range, not a walk of a dimension's index).
     const t = new SqliteDialect();
     total += count(
