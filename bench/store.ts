@@ -13,7 +13,8 @@
  *      pages (limit 100) for each filter kind, a 10th page through cursors, and counts; then the time
  *      of retention passes (by rows and by age, 10 % each) on the filled store.
  *      VIGIL_BENCH_STORE_FILL=bulk fills either backend without its secondary indexes and builds them after;
- *      VIGIL_BENCH_STORE_QUERY_DB=FILE keeps the SQLite query store in FILE and reuses it when full.
+ *      VIGIL_BENCH_STORE_QUERY_DB=FILE keeps the SQLite query store in FILE and reuses it when full;
+ *      VIGIL_BENCH_STORE_QUERY_SCHEMA=NAME does the same with a PostgreSQL schema.
  *
  * VIGIL_BENCH_STORE_BACKENDS (default `sqlite,postgres`) picks backends. PostgreSQL is `VIGIL_PG_URL`
  * when set, else the server `scripts/services/postgres.sh` starts; without one it is reported as
@@ -68,7 +69,13 @@ const SCHEMA = 'vigil_bench';
  * 10M runs; the retention passes at the end then leave it short, so the next run refuses it).
  */
 const QUERY_DB = process.env.VIGIL_BENCH_STORE_QUERY_DB;
-let reused = false;
+/**
+ * `VIGIL_BENCH_STORE_QUERY_SCHEMA=NAME`: the same for PostgreSQL, a schema of the database kept
+ * afterwards (and migrated, as a hub opening it would).
+ */
+const QUERY_SCHEMA = process.env.VIGIL_BENCH_STORE_QUERY_SCHEMA;
+/** Backends whose query store was filled by an earlier run. */
+const reused = new Set<string>();
 
 // ---------------------------------------------------------------------------------------------------
 // Raw inserts: the same rows, encoded beforehand, written by the driver alone with the store's own
@@ -623,14 +630,21 @@ try {
     for (const b of backends) {
       console.error(`${b.name}: fill ${ROWS.toLocaleString('en-US')} alerts, then query`);
       const queryDb = QUERY_DB ?? join(dir, 'query.db');
-      const s = b.name === 'sqlite' ? await openSqliteStore({ path: queryDb }) : await b.fresh('query');
+      const keptSchema = b.name === 'postgres' && QUERY_SCHEMA && url ? QUERY_SCHEMA : undefined;
+      const kept = b.name === 'sqlite' ? QUERY_DB : keptSchema && `schema ${keptSchema}`;
+      const s =
+        b.name === 'sqlite'
+          ? await openSqliteStore({ path: queryDb })
+          : keptSchema
+            ? await openPostgresStore({ url: url!, schema: keptSchema })
+            : await b.fresh('query');
       try {
-        const held = s instanceof SqliteStore && QUERY_DB ? await s.countAlerts() : 0;
+        const held = kept ? await s.countAlerts() : 0;
         if (held > 0) {
           if (held !== ROWS)
-            throw new Error(`${QUERY_DB} holds ${held} alerts, not ${ROWS}: delete it to refill`);
-          console.error(`  reusing ${QUERY_DB} (${held.toLocaleString('en-US')} alerts)`);
-          reused = true;
+            throw new Error(`${kept} holds ${held} alerts, not ${ROWS}: delete it to refill`);
+          console.error(`  reusing ${kept} (${held.toLocaleString('en-US')} alerts)`);
+          reused.add(b.name);
         } else if (BULK_FILL && s instanceof SqliteStore) {
           // Faster filling for 10M-row runs on a busy machine: the secondary indexes are dropped while
           // filling and rebuilt after (the same indexes, built by sorting; a little more compact).
@@ -653,9 +667,9 @@ try {
                JOIN pg_class c ON c.relname = i.indexname AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
                JOIN pg_index x ON x.indexrelid = c.oid
               WHERE i.schemaname = $1 AND i.tablename = 'alerts' AND NOT x.indisprimary AND NOT x.indisunique`,
-            [SCHEMA],
+            [keptSchema ?? SCHEMA],
           );
-          for (const ix of indexes) await pool.query(`DROP INDEX ${SCHEMA}.${ix.name}`);
+          for (const ix of indexes) await pool.query(`DROP INDEX ${keptSchema ?? SCHEMA}.${ix.name}`);
           fillRate[b.name] = await fillStore(s, ROWS);
           const t0 = Date.now();
           const client = await pool.connect();
@@ -665,7 +679,7 @@ try {
               await client.query(ix.sql);
               console.error(`  rebuilt ${ix.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
             }
-            await client.query(`ANALYZE ${SCHEMA}.alerts`);
+            await client.query(`ANALYZE ${keptSchema ?? SCHEMA}.alerts`);
           } finally {
             client.release();
           }
@@ -759,8 +773,8 @@ for (const [backend, qs] of Object.entries(queries)) {
     `### Queries, ${backend}, ${ROWS.toLocaleString('en-US')} alerts (${today} UTC, \`${command}\`)`,
     '',
     `${ROWS.toLocaleString('en-US')} alerts over one week, ` +
-      (reused && backend === 'sqlite'
-        ? `in a store filled by an earlier run (\`VIGIL_BENCH_STORE_QUERY_DB\`${BULK_FILL ? ', secondary indexes dropped while filling, built afterwards' : ''})`
+      (reused.has(backend)
+        ? `in a store filled by an earlier run (\`VIGIL_BENCH_STORE_QUERY_${backend === 'sqlite' ? 'DB' : 'SCHEMA'}\`${BULK_FILL ? ', secondary indexes dropped while filling, built afterwards' : ''})`
         : `filled through the Store API in batches of 10,000 at ` +
           `${fmt(fillRate[backend] ?? 0)} alerts/s${BULK_FILL ? ' (secondary indexes dropped while filling, built afterwards)' : ''}`) +
       `${textIndexSeconds[backend] !== undefined ? `; the text index caught up ${textIndexSeconds[backend].toFixed(0)} s after the fill` : ''}; page size 100; up to ${RUNS} runs per query with varied parameters ` +

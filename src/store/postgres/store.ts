@@ -95,8 +95,10 @@ function containerPageQuery(d: PostgresDialect, q: AlertQuery): { sql: string; l
   if (values.length === 0 || values.length > MAX_CONTAINER_ARMS) return undefined;
   const limit = resolveLimit(q.limit);
   const after = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
-  // One WHERE text for every arm: placeholders are numbered, so the arms share its parameters.
-  const where = whereClause(d, q, after);
+  // One WHERE text for every arm: placeholders are numbered, so the arms share its parameters. The
+  // container condition is each arm's own (with the OR of both columns as well the planner expected
+  // 17 rows where a container has thousands in a day, and read them all through a bitmap).
+  const where = whereClause(d, { ...q, container: undefined }, after);
   const all = `${d.bind(values)}::text[]`;
   const n = d.bind(limit + 1);
   const arm = (cond: string): string =>
