@@ -7,6 +7,12 @@
  * matching rule; `'all'` reports every matching rule.
  */
 import type { VigilEvent } from './event.js';
+import {
+  compileCondition,
+  EventTypeSpecializer,
+  repeatedNodes,
+  SharedSubexpressions,
+} from './compile/index.js';
 import type { FieldProvider } from './fields/types.js';
 import { fieldProviderFor } from './fields/index.js';
 import { compileOutput, type CompiledOutput } from './output/format.js';
@@ -58,12 +64,20 @@ interface ActiveRule {
   rule: LoadedRule;
   output: CompiledOutput<VigilEvent>;
   label: string;
+  provider: FieldProvider<VigilEvent>;
+}
+
+/** A rule as tested against the events of one bucket: with its condition for those events. */
+interface Candidate {
+  a: ActiveRule;
+  filter: (event: VigilEvent) => boolean;
 }
 
 interface SourceIndex {
   /** Rules that apply to every event of the source (no event-type restriction). */
-  allTypes: ActiveRule[];
-  byType: Map<string, ActiveRule[]>;
+  allTypes: Candidate[];
+  /** Per event type: its rules, with conditions specialized for it (see compile/specialize.ts). */
+  byType: Map<string, Candidate[]>;
 }
 
 const NO_ALERTS: readonly Alert[] = Object.freeze([]) as readonly Alert[];
@@ -109,39 +123,81 @@ export class Engine {
       const compiled = compileOutput(rule.output, provider);
       // The loader already rejected rules whose output does not compile; skip defensively.
       if (!compiled.ok) continue;
-      this.active.push({ rule, output: compiled.output, label: priorityLabel(rule.priority) });
+      this.active.push({ rule, output: compiled.output, label: priorityLabel(rule.priority), provider });
     }
     this.active.sort((a, b) => a.rule.index - b.rule.index);
+    const whole = (a: ActiveRule): Candidate => ({
+      a,
+      filter: a.rule.filter as (event: VigilEvent) => boolean,
+    });
     for (const a of this.active) {
       let idx = this.index.get(a.rule.source);
       if (!idx) {
         idx = { allTypes: [], byType: new Map() };
         this.index.set(a.rule.source, idx);
       }
-      if (a.rule.eventTypes === null || a.rule.source !== 'syscall') idx.allTypes.push(a);
+      if (a.rule.eventTypes === null || a.rule.source !== 'syscall') idx.allTypes.push(whole(a));
     }
     // Per-type buckets hold the type's own rules merged with the all-types rules, in definition order.
+    const byTypeRules = new Map<string, ActiveRule[]>();
     for (const a of this.active) {
       if (a.rule.eventTypes === null || a.rule.source !== 'syscall') continue;
-      const idx = this.index.get(a.rule.source)!;
       for (const t of a.rule.eventTypes) {
-        let bucket = idx.byType.get(t);
+        let bucket = byTypeRules.get(t);
         if (!bucket) {
           bucket = [];
-          idx.byType.set(t, bucket);
+          byTypeRules.set(t, bucket);
         }
         bucket.push(a);
       }
     }
-    for (const idx of this.index.values()) {
-      for (const [t, bucket] of idx.byType) {
-        if (idx.allTypes.length === 0) continue;
-        idx.byType.set(
-          t,
-          [...bucket, ...idx.allTypes].sort((x, y) => x.rule.index - y.rule.index),
-        );
+    const syscall = this.index.get('syscall');
+    if (syscall) {
+      const allTypes = syscall.allTypes.map((c) => c.a);
+      const specialized = this.specializer();
+      for (const [t, bucket] of byTypeRules) {
+        const rules = allTypes.length
+          ? [...bucket, ...allTypes].sort((x, y) => x.rule.index - y.rule.index)
+          : bucket;
+        const candidates: Candidate[] = [];
+        for (const a of rules) {
+          const filter = specialized(a, t);
+          // A rule whose condition cannot hold for this type never matches its events.
+          if (filter !== false) candidates.push({ a, filter });
+        }
+        syscall.byType.set(t, candidates);
       }
     }
+  }
+
+  /**
+   * Conditions specialized per event type (compile/specialize.ts), compiled together so that rules
+   * sharing a macro still evaluate it once per event. Answers `false` for a condition that cannot
+   * hold for the type; falls back to the rule's own filter if a specialized form does not compile.
+   */
+  private specializer(): (a: ActiveRule, type: string) => ((event: VigilEvent) => boolean) | false {
+    const rules = this.active.filter((a) => a.rule.source === 'syscall');
+    const spec = new EventTypeSpecializer(repeatedNodes(rules.map((a) => a.rule.ast)));
+    const shared = new SharedSubexpressions(spec.shared);
+    const compiled = new Map<unknown, Map<unknown, (event: VigilEvent) => boolean>>();
+    const always = (): boolean => true;
+    return (a, type) => {
+      const s = spec.specialize(a.rule.ast, type);
+      if (s === false) return false;
+      if (s === true) return always;
+      let byProvider = compiled.get(s);
+      if (!byProvider) {
+        byProvider = new Map();
+        compiled.set(s, byProvider);
+      }
+      let f = byProvider.get(a.provider);
+      if (!f) {
+        const r = compileCondition(s, a.provider, { shared });
+        f = r.ok ? r.filter : (a.rule.filter as (event: VigilEvent) => boolean);
+        byProvider.set(a.provider, f);
+      }
+      return f;
+    };
   }
 
   /** Enabled rules in evaluation order. */
@@ -166,8 +222,9 @@ export class Engine {
       event.source === 'syscall' ? (idx.byType.get(event.type) ?? idx.allTypes) : idx.allTypes;
     let alerts: Alert[] | undefined;
     for (let i = 0; i < candidates.length; i++) {
-      const a = candidates[i]!;
-      if (!a.rule.filter(event)) continue;
+      const c = candidates[i]!;
+      if (!c.filter(event)) continue;
+      const a = c.a;
       const rendered = a.output.render(event);
       const alert: Alert = {
         rule: a.rule.name,

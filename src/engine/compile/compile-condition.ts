@@ -20,7 +20,7 @@ import type { BinaryCheckExpr, Expr, ListExpr, Modifier, Span, UnaryCheckExpr } 
 import { TRANSFORMER_NAMES } from '../condition/ast.js';
 import type { FieldProvider, Scalar } from '../fields/types.js';
 import { compileOperand, type CompileIssue, type Operand } from './compile-value.js';
-import { fastLiteralCheck, fastStringMembership } from './fast-paths.js';
+import { fastLiteralCheck, fastStringMembership, fuseStringChecks } from './fast-paths.js';
 import { memoizeFilter } from './memo.js';
 import {
   canonicalOp,
@@ -497,7 +497,7 @@ function compileNode<E>(ctx: Ctx<E>, node: Expr): CompiledFilter<E> | undefined 
       }
       if (failed) return undefined;
       if (parts.length === 0) return node.kind === 'and' ? () => true : NEVER;
-      return combine(node.kind, parts);
+      return combine(node.kind, fuseStringChecks(node.kind, parts));
     }
     case 'not': {
       const f = compileExpr(ctx, node.child);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FieldType, FieldValue } from '../fields/types.js';
-import { fastLiteralCheck, fastStringMembership } from './fast-paths.js';
+import { fastLiteralCheck, fastStringMembership, fuseStringChecks } from './fast-paths.js';
 import { compileMembership, compileScalarPredicate, type CmpOp, type ScalarPred } from './operators.js';
 
 /** The generic semantics the fast paths must reproduce (missing → false, arrays → any/none). */
@@ -64,5 +64,51 @@ describe('fast paths agree with the generic checks', () => {
       fastLiteralCheck<FieldValue>((e) => e, 'UINT64', false, '=', '99999999999999999999', never),
     ).toBeUndefined();
     expect(fastLiteralCheck<FieldValue>((e) => e, 'IPADDR', false, '=', '1.2.3.4', never)).toBeUndefined();
+  });
+});
+
+describe('fuseStringChecks', () => {
+  // Checks of one field (the identity getter) and of another (a different getter), as compiled.
+  const get = (e: FieldValue): FieldValue => e;
+  const other = (e: FieldValue): FieldValue => (typeof e === 'string' ? e.length : e);
+  const literal = (
+    g: (e: FieldValue) => FieldValue,
+    op: CmpOp,
+    raw: string,
+  ): ((v: FieldValue) => boolean) => {
+    const p = compileScalarPredicate(op, 'CHARBUF', raw);
+    if (!p.ok) throw new Error(p.error);
+    const slow = (v: FieldValue): boolean => generic(p.pred, op)(g(v));
+    return fastLiteralCheck<FieldValue>(g, 'CHARBUF', false, op, raw, slow)!;
+  };
+  const member = (list: string[]): ((v: FieldValue) => boolean) => {
+    const m = compileMembership('in', 'CHARBUF', list);
+    if (!m.ok || !m.stringSet) throw new Error('membership');
+    return fastStringMembership<FieldValue>(get, m.stringSet, generic(m.pred, 'in'));
+  };
+  const parts = [
+    literal(get, 'endswith', 'sh'),
+    literal(get, 'contains', 'a'),
+    member(['bash', 'x', 'y', 'z', 'w']),
+    literal(get, '!=', ''),
+    literal(other, '=', 'ba'),
+    literal(get, 'startswith', '/etc'),
+    literal(get, '=', 'sh'),
+    member(['sh']),
+  ];
+  const plain = (kind: 'and' | 'or', ps: ((v: FieldValue) => boolean)[]) => (v: FieldValue) =>
+    kind === 'and' ? ps.every((p) => p(v)) : ps.some((p) => p(v));
+
+  it.each(['and', 'or'] as const)('%s: same answers, runs on one field merged', (kind) => {
+    const fused = fuseStringChecks(kind, parts);
+    // Two runs (4 and 3 checks) around the check of the other field.
+    expect(fused).toHaveLength(3);
+    expect(fused[1]).toBe(parts[4]);
+    fc.assert(fc.property(values, (v) => plain(kind, fused)(v) === plain(kind, parts)(v)));
+  });
+
+  it('leaves lone checks and other closures alone', () => {
+    const lone = [literal(get, '=', 'a'), (v: FieldValue) => v === 1, literal(get, '=', 'b')];
+    expect(fuseStringChecks('or', lone)).toEqual(lone);
   });
 });

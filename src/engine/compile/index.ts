@@ -9,6 +9,7 @@ export type { CompileIssue, CompileOptions, CompileResult, CompiledFilter } from
 export { compileValue } from './compile-value.js';
 export type { CompileValueResult } from './compile-value.js';
 export { eventTypesOf } from './event-types.js';
+export { EventTypeSpecializer, foldEventTypeCheck, repeatedNodes } from './specialize.js';
 export { invalidateFieldMemo } from './memo.js';
 export { compileGlob, globMatch } from './glob.js';
 export { PathPrefixSearch } from './pmatch.js';
