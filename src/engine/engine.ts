@@ -71,6 +71,18 @@ interface ActiveRule {
 interface Candidate {
   a: ActiveRule;
   filter: (event: VigilEvent) => boolean;
+  /**
+   * On the first of consecutive rules whose conditions all start with `guard and ...` (one shared
+   * macro, such as `open_read`): when it is false, the `skip` rules from this one cannot match.
+   */
+  guard: ((event: VigilEvent) => boolean) | undefined;
+  skip: number;
+}
+
+/** A condition specialized for one event type, and the shared conjunct it starts with, if any. */
+interface Specialized {
+  filter: (event: VigilEvent) => boolean;
+  lead: ((event: VigilEvent) => boolean) | undefined;
 }
 
 interface SourceIndex {
@@ -129,6 +141,8 @@ export class Engine {
     const whole = (a: ActiveRule): Candidate => ({
       a,
       filter: a.rule.filter as (event: VigilEvent) => boolean,
+      guard: undefined,
+      skip: 0,
     });
     for (const a of this.active) {
       let idx = this.index.get(a.rule.source);
@@ -160,10 +174,23 @@ export class Engine {
           ? [...bucket, ...allTypes].sort((x, y) => x.rule.index - y.rule.index)
           : bucket;
         const candidates: Candidate[] = [];
+        const leads: (((event: VigilEvent) => boolean) | undefined)[] = [];
         for (const a of rules) {
-          const filter = specialized(a, t);
+          const s = specialized(a, t);
           // A rule whose condition cannot hold for this type never matches its events.
-          if (filter !== false) candidates.push({ a, filter });
+          if (s === false) continue;
+          candidates.push({ a, filter: s.filter, guard: undefined, skip: 0 });
+          leads.push(s.lead);
+        }
+        for (let i = 0; i < candidates.length;) {
+          const lead = leads[i];
+          let j = i + 1;
+          while (lead !== undefined && j < candidates.length && leads[j] === lead) j++;
+          if (j - i > 1) {
+            candidates[i]!.guard = lead;
+            candidates[i]!.skip = j - i;
+          }
+          i = j;
         }
         syscall.byType.set(t, candidates);
       }
@@ -175,12 +202,12 @@ export class Engine {
    * sharing a macro still evaluate it once per event. Answers `false` for a condition that cannot
    * hold for the type; falls back to the rule's own filter if a specialized form does not compile.
    */
-  private specializer(): (a: ActiveRule, type: string) => ((event: VigilEvent) => boolean) | false {
+  private specializer(): (a: ActiveRule, type: string) => Specialized | false {
     const rules = this.active.filter((a) => a.rule.source === 'syscall');
     const spec = new EventTypeSpecializer(repeatedNodes(rules.map((a) => a.rule.ast)));
     const shared = new SharedSubexpressions(spec.shared);
-    const compiled = new Map<unknown, Map<unknown, (event: VigilEvent) => boolean>>();
-    const always = (): boolean => true;
+    const compiled = new Map<unknown, Map<unknown, Specialized>>();
+    const always: Specialized = { filter: () => true, lead: undefined };
     return (a, type) => {
       const s = spec.specialize(a.rule.ast, type);
       if (s === false) return false;
@@ -193,7 +220,16 @@ export class Engine {
       let f = byProvider.get(a.provider);
       if (!f) {
         const r = compileCondition(s, a.provider, { shared });
-        f = r.ok ? r.filter : (a.rule.filter as (event: VigilEvent) => boolean);
+        f = r.ok
+          ? { filter: r.filter, lead: undefined }
+          : { filter: a.rule.filter as (event: VigilEvent) => boolean, lead: undefined };
+        // The shared conjunct it starts with: compiling it again gives the same memoised closure
+        // the condition calls, so testing it first costs nothing more when it holds.
+        const first = s.kind === 'and' ? s.children[0] : undefined;
+        if (r.ok && first && (first.kind === 'and' || first.kind === 'or') && spec.isShared(first)) {
+          const g = compileCondition(first, a.provider, { shared });
+          if (g.ok) f.lead = g.filter;
+        }
         byProvider.set(a.provider, f);
       }
       return f;
@@ -223,6 +259,10 @@ export class Engine {
     let alerts: Alert[] | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
+      if (c.guard !== undefined && !c.guard(event)) {
+        i += c.skip - 1;
+        continue;
+      }
       if (!c.filter(event)) continue;
       const a = c.a;
       const rendered = a.output.render(event);

@@ -106,6 +106,11 @@ describe('EventTypeSpecializer', () => {
     expect(a).toBe(spec.specialize(openRead, 'openat'));
     expect(spec.shared.has(a as Expr)).toBe(true);
     expect(a).toMatchObject({ kind: 'binary', op: 'startswith' });
+    // A shared node without evt.type checks is shared as it is.
+    const plainShared = parse('proc.name = sh and fd.name = x');
+    const spec2 = new EventTypeSpecializer(repeatedNodes([plainShared, plainShared]));
+    expect(spec2.specialize(plainShared, 'open')).toBe(plainShared);
+    expect(spec2.shared.has(plainShared)).toBe(true);
     // `(openRead and x) or (rename...)` for open: the rename branch goes, the `and` joins its parent.
     const b = spec.specialize(conditions[1]!, 'open');
     expect(b).toMatchObject({ kind: 'and' });

@@ -79,7 +79,10 @@ export class EventTypeSpecializer {
    */
   specialize(node: Expr, type: string): Expr | boolean {
     const checks = this.checksOf(node);
-    if (checks.length === 0) return node;
+    if (checks.length === 0) {
+      if (this.sharedNodes.has(node)) this.shared.add(node);
+      return node;
+    }
     let key = '';
     for (const c of checks) key += foldEventTypeCheck(c, type) ? '1' : '0';
     let byKey = this.results.get(node);
@@ -95,7 +98,8 @@ export class EventTypeSpecializer {
     return out;
   }
 
-  private isShared(n: Expr): boolean {
+  /** Whether `n` is shared: one of the shared nodes or a specialized form of one. */
+  isShared(n: Expr): boolean {
     return this.sharedNodes.has(n) || this.shared.has(n);
   }
 
