@@ -203,6 +203,11 @@ export interface SyscallEvent {
    * readers search `params`.
    */
   param?(name: string): EventParam | undefined;
+  /**
+   * `param(name)?.raw` without making the parameter object, for sources that can read some values
+   * in place (numeric parameters read by most rules, such as open flags).
+   */
+  paramRaw?(name: string): EventParam['raw'];
   thread: ThreadInfo;
   /** The fd the event acts on (evt.fd / the opened fd), when any. */
   fd?: FdInfo;

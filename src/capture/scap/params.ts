@@ -721,6 +721,29 @@ export function decodeRawParam(info: ScapParamInfo, bytes: Uint8Array, eventName
   return rawAs(info.name, info.type, bytes, eventName);
 }
 
+/**
+ * Parameter types whose raw value is the unsigned integer of the parameter's width as a number
+ * (rounded when it needs more than 53 bits), as {@link decodeRawParam} gives it.
+ */
+export function isUnsignedNumberType(type: number): boolean {
+  switch (type) {
+    case PT.UID:
+    case PT.GID:
+    case PT.SYSCALLID:
+    case PT.SIGTYPE:
+    case PT.FLAGS8:
+    case PT.FLAGS16:
+    case PT.FLAGS32:
+    case PT.MODE:
+    case PT.ENUMFLAGS8:
+    case PT.ENUMFLAGS16:
+    case PT.ENUMFLAGS32:
+      return true;
+    default:
+      return false;
+  }
+}
+
 function rawAs(name: string, type: number, b: Uint8Array, eventName: string): EventParam['raw'] {
   switch (type) {
     case PT.INT8:

@@ -17,7 +17,10 @@ import { StateEngine, type StateEngineOptions } from './state-engine.js';
 /** Everything an event shows, parameters read by name first (as rules do), then as a list. */
 function dump(ev: SyscallEvent | undefined): unknown {
   if (!ev) return undefined;
-  const byName = ev.params.map((p) => p.name).map((n) => ev.param?.(n)?.raw);
+  // Names from the schema order without making the list first: paramRaw, then param, by name.
+  const names = ['fd', 'dirfd', 'name', 'flags', 'mode', 'dev', 'ino', 'res', 'uid', 'gid', 'pid', 'size'];
+  const rawByName = names.map((n) => ev.paramRaw?.(n));
+  const byName = names.map((n) => ev.param?.(n)?.raw);
   return {
     num: ev.num,
     type: ev.type,
@@ -29,6 +32,9 @@ function dump(ev: SyscallEvent | undefined): unknown {
     comm: ev.thread.comm,
     exepath: ev.thread.exepath,
     byName,
+    rawByName,
+    // paramRaw is param()'s raw value.
+    same: rawByName.every((v, i) => ev.paramRaw === undefined || Object.is(v, byName[i])),
     params: ev.params.map((p) => ({ name: p.name, raw: p.raw, text: p.text, rawText: p.rawText })),
   };
 }
@@ -101,7 +107,8 @@ describe('StateEngine: parameters read in place', () => {
       at([P.i64(8)]); // name and flags missing
       at([new Uint8Array([9, 0, 0, 0]), P.i64(-100), P.str('/four'), P.u32(1)]); // a 4-byte fd
       at([P.i64(10), P.i64(-100), P.str('/big'), P.u64(0x1_0000_0001n)]); // an 8-byte flags value
-      expect(pair.events).toBe(9);
+      at([P.i64(11), P.i64(-100), P.str('/high'), P.u32(0x8000_0001), P.u32(0o100755)]); // the top bit
+      expect(pair.events).toBe(10);
     }
   });
 });

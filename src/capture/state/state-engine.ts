@@ -28,6 +28,7 @@ import {
   decodeRawParam,
   decodeSockAddr,
   decodeTuple,
+  isUnsignedNumberType,
   splitArgs,
   type RenderContext,
   type ScapParam,
@@ -1712,6 +1713,27 @@ class LazyEvent implements SyscallEvent, LazySource {
     }
     // Not one of the event's own: maybe one merged from its enter event.
     return this.enter ? this.params.find((p) => p.name === name) : undefined;
+  }
+
+  /**
+   * `param(name)?.raw`; unsigned numeric parameters of the event itself (open flags, modes...)
+   * are read in place when the source allows it, without making a parameter object.
+   */
+  paramRaw(name: string): ScapParam['raw'] {
+    const { info, raw } = this;
+    if (this.list === undefined && raw.paramOffset !== undefined) {
+      for (let i = 0; i < this.n; i++) {
+        const pi = info.params[i];
+        if (!pi || pi.name !== name) continue;
+        const made = this.slots?.[i];
+        if (made !== undefined) return made.raw;
+        if (!isUnsignedNumberType(pi.type)) break;
+        const at = raw.paramOffset(i);
+        if (at < 0) break;
+        return uintAt(raw.buf!, at, raw.paramLength!(i));
+      }
+    }
+    return this.param(name)?.raw;
   }
 
   get res(): number | bigint | undefined {

@@ -134,7 +134,7 @@ function paramRawString(p: EventParam): string {
 }
 
 function paramInt(e: SyscallEvent, name: string): number | bigint | undefined {
-  const r = findParam(e, name)?.raw;
+  const r = e.paramRaw ? e.paramRaw(name) : findParam(e, name)?.raw;
   return typeof r === 'number' || typeof r === 'bigint' ? r : undefined;
 }
 
