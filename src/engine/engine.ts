@@ -114,6 +114,9 @@ export class Engine {
   /** Matches per rule name since the engine was created. */
   readonly hits = new Map<string, number>();
   eventsProcessed = 0;
+  /** The last syscall event type seen and its rules: consecutive events are often of one type. */
+  private lastType: string | undefined = undefined;
+  private lastCandidates: Candidate[] = [];
 
   constructor(
     readonly loaded: LoadResult,
@@ -252,10 +255,20 @@ export class Engine {
   /** Evaluate one event; returns the alerts it raised (a shared empty array when none). */
   process(event: VigilEvent): readonly Alert[] {
     this.eventsProcessed++;
-    const idx = this.index.get(event.source);
-    if (!idx) return NO_ALERTS;
-    const candidates =
-      event.source === 'syscall' ? (idx.byType.get(event.type) ?? idx.allTypes) : idx.allTypes;
+    let candidates: Candidate[];
+    if (event.source === 'syscall' && event.type === this.lastType) {
+      candidates = this.lastCandidates;
+    } else {
+      const idx = this.index.get(event.source);
+      if (!idx) return NO_ALERTS;
+      if (event.source === 'syscall') {
+        candidates = idx.byType.get(event.type) ?? idx.allTypes;
+        this.lastType = event.type;
+        this.lastCandidates = candidates;
+      } else {
+        candidates = idx.allTypes;
+      }
+    }
     let alerts: Alert[] | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;

@@ -167,7 +167,10 @@ export function loaderErrorHint(code: LoaderErrorCode): string {
  * state engine's `RawSyscallEvent` shape). Chunks are never reused, so an event stays valid.
  */
 export class RawEbpfEvent {
-  private views: Uint8Array[] | undefined;
+  private views: Uint8Array[] | undefined = undefined;
+  /** The last parameter `paramOffset` found, and where it starts. */
+  private lastIndex = 0;
+  private lastOffset: number;
   constructor(
     /** Epoch nanoseconds. */
     readonly ts: bigint,
@@ -183,7 +186,9 @@ export class RawEbpfEvent {
     readonly dataAt: number,
     readonly nparams: number,
     readonly lenSize: 2 | 4,
-  ) {}
+  ) {
+    this.lastOffset = dataAt;
+  }
 
   /** Length of parameter `i`. */
   paramLength(i: number): number {
@@ -194,8 +199,16 @@ export class RawEbpfEvent {
   /** Where parameter `i` starts in `buf`; -1 when the event has fewer parameters. */
   paramOffset(i: number): number {
     if (i >= this.nparams || i < 0) return -1;
+    // Parameters are mostly read in order: continue from the last one asked for.
+    let j = 0;
     let q = this.dataAt;
-    for (let j = 0; j < i; j++) q += this.paramLength(j);
+    if (i >= this.lastIndex) {
+      j = this.lastIndex;
+      q = this.lastOffset;
+    }
+    for (; j < i; j++) q += this.paramLength(j);
+    this.lastIndex = i;
+    this.lastOffset = q;
     return q;
   }
 
