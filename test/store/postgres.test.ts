@@ -249,6 +249,8 @@ describe.skipIf(pgServer.skip !== undefined)(
             DROP TABLE alert_counts;
             DROP FUNCTION alert_counts_added, alert_counts_removed, alert_counts_cleared CASCADE;
             DROP FUNCTION alert_counts_hour;
+            DROP INDEX alerts_output_words;
+            DROP FUNCTION alert_words;
             DELETE FROM vigil_migrations WHERE version >= 3;`);
         } finally {
           await store.close();
@@ -267,6 +269,109 @@ describe.skipIf(pgServer.skip !== undefined)(
           await again.close();
         }
       });
+
+      it('answers rare texts through the words index exactly as the plain condition does', async () => {
+        const schema = newSchema();
+        // From the first alert on (the benchmark's stores use it from 200,000).
+        const store = await openPostgresStore({ url, schema, wordSearchMinRows: 0 });
+        try {
+          let seed = 12345;
+          const rnd = (n: number): number => {
+            seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+            return seed % n;
+          };
+          const WORDS = [
+            'cat',
+            'Shadow',
+            'etc',
+            'nginx',
+            'redis',
+            'k8s_pod',
+            'a',
+            'x9',
+            'Ärger',
+            '7d9f8b6c5',
+          ];
+          const SEPS = [' ', '/', '=', '-', ':', '.', ' (', ') ', '%', '_', '\\', '^'];
+          const alerts: StoredAlert[] = Array.from({ length: 3000 }, (_, i) => {
+            const parts: string[] = [];
+            for (let k = 0, n = 4 + rnd(8); k < n; k++) {
+              const pick = rnd(10);
+              parts.push(
+                pick < 6 ? WORDS[rnd(WORDS.length)]! : pick < 8 ? `pod${rnd(400).toString(36)}` : `id${i}`,
+              );
+              parts.push(SEPS[rnd(SEPS.length)]!);
+            }
+            return {
+              id: `w${i}`,
+              time: BigInt(i) * 1_000_000n,
+              rule: 'r',
+              priority: 'ERROR' as const,
+              source: 'syscall',
+              hostname: 'h',
+              output: parts.join(''),
+              outputFields: {},
+              tags: [],
+            };
+          });
+          await store.insertAlerts(alerts);
+          await store.pool.query('ANALYZE alerts');
+          // Pieces of stored outputs at random offsets and lengths, in other cases, and odd ones.
+          const texts = [
+            'pod1-',
+            '-pod1',
+            '/etc/shadow ',
+            'id77',
+            ' id2999',
+            '% x9_',
+            '\\^',
+            'Ärger/',
+            'nothing here',
+          ];
+          for (let k = 0; k < 150; k++) {
+            const o = alerts[rnd(alerts.length)]!.output;
+            const from = rnd(o.length);
+            const piece = o.slice(from, from + 2 + rnd(14));
+            texts.push(k % 3 === 0 ? piece.toUpperCase() : piece);
+          }
+          let viaWords = 0;
+          for (const text of texts) {
+            if ((await store.textWords(text)) !== undefined) viaWords++;
+            const expected = alerts
+              .filter((a) => a.output.toLowerCase().includes(text.toLowerCase()))
+              .map((a) => a.id)
+              .reverse();
+            const got: string[] = [];
+            let cursor: string | undefined;
+            do {
+              const page = await store.queryAlerts({ text, limit: 500, ...(cursor ? { cursor } : {}) });
+              got.push(...page.alerts.map((a) => a.id));
+              cursor = page.nextCursor;
+            } while (cursor);
+            expect(got, JSON.stringify(text)).toEqual(expected);
+            expect(await store.countAlerts({ text }), JSON.stringify(text)).toBe(expected.length);
+          }
+          // Rare pieces go through the words (a text with words bounded inside it), common ones not.
+          expect(viaWords).toBeGreaterThan(texts.length / 10);
+          expect(await store.textWords(' id2999')).toBe("'id2999':*");
+          expect(await store.textWords('nginx')).toBeUndefined();
+          // The planner reads the words index for them.
+          // The words index serves the condition (sequential scans priced out: the table is small).
+          const client = await store.pool.connect();
+          try {
+            await client.query('SET enable_seqscan = off');
+            const plan = await client.query<{ 'QUERY PLAN': string }>(
+              `EXPLAIN SELECT id FROM alerts WHERE alert_words(output) @@ $1::tsquery`,
+              ["'id2999':*"],
+            );
+            expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/alerts_output_words/);
+          } finally {
+            client.release();
+          }
+        } finally {
+          await store.close();
+        }
+      }, 120_000);
 
       it('opens through the registry from a URL', async () => {
         const cfg = parseStoreUrl(url);

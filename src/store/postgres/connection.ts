@@ -13,6 +13,11 @@ export interface PostgresOptions {
   schema?: string;
   /** Pool size (default 4). */
   poolSize?: number;
+  /**
+   * Alerts (the planner's estimate) from which text filters may go through the words index
+   * (default 200,000; below it the plain condition is as fast). Tests set it low.
+   */
+  wordSearchMinRows?: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

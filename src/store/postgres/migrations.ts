@@ -132,6 +132,24 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         FROM alerts GROUP BY 1, 2, 3, 4, 5;
     `,
   },
+  {
+    version: 4,
+    name: 'alerts_output_words',
+    // The words of each output (lower case, split at every character that is not an ASCII letter or
+    // digit) in a GIN index, for rare strings made of common trigrams (text-plan.ts): a pod name in
+    // 1 alert in 29,000 took 400-750 ms over 10M alerts through the trigram index alone. Built in
+    // the migration's transaction (a larger sort memory for it alone): minutes on a store of
+    // millions of alerts. Not STRICT: a strict SQL function whose body is not strict is not inlined,
+    // and queries must match the index's expression.
+    sql: `
+      CREATE FUNCTION alert_words(output text) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+          SELECT array_to_tsvector(array_remove(regexp_split_to_array(lower(output), '[^a-z0-9]+'), ''))
+        $$;
+      SET LOCAL maintenance_work_mem = '256MB';
+      CREATE INDEX alerts_output_words ON alerts USING gin (alert_words(output));
+    `,
+  },
 ];
 
 /** The schema version this build knows (the last migration's). */

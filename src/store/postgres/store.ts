@@ -28,6 +28,7 @@ import type {
   StoredAlert,
 } from '../store.js';
 import { rollupApplies, rollupCountParts } from '../hourly-counts.js';
+import { planTextWords, SAMPLE_SIZE, WordSample } from './text-plan.js';
 import { openPostgresPool, type PostgresOptions } from './connection.js';
 import { postgresSchemaVersion } from './migrations.js';
 
@@ -62,6 +63,8 @@ type RawRow = {
 
 class PostgresDialect implements Dialect {
   readonly params: unknown[] = [];
+  /** `words`: a tsquery of words every output holding the searched text has (text-plan.ts). */
+  constructor(private readonly words?: string) {}
   bind(value: unknown): string {
     this.params.push(value);
     return `$${this.params.length}`;
@@ -74,9 +77,17 @@ class PostgresDialect implements Dialect {
     return `tags && ${this.bind(tags)}::text[]`;
   }
   outputContains(likePattern: string): string {
-    return `output ILIKE ${this.bind(likePattern)} ESCAPE '\\'`;
+    if (this.words === undefined) return `output ILIKE ${this.bind(likePattern)} ESCAPE '\\'`;
+    // The words through their index; the whole text tested on what they find (`output || ''` so
+    // that the trigram index is not read as well: its lists are the cost avoided).
+    return `(alert_words(output) @@ ${this.bind(this.words)}::tsquery AND (output || '') ILIKE ${this.bind(likePattern)} ESCAPE '\\')`;
   }
 }
+
+/** How long a sample of outputs serves rare-text searches before another is taken. */
+const SAMPLE_MAX_AGE_MS = 5 * 60_000;
+/** Below this many alerts (the planner's estimate) text searches keep the plain condition. */
+const SAMPLE_MIN_ROWS = 200_000;
 
 /** Container values a page query splits into arms (more: one plain query). */
 const MAX_CONTAINER_ARMS = 16;
@@ -144,8 +155,14 @@ export function columnArrays(rows: readonly AlertRow[]): unknown[][] {
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private closed = false;
+  /** Word frequencies of sampled outputs, for rare-text searches (text-plan.ts). */
+  private sample: WordSample | undefined;
+  private sampling: Promise<WordSample> | undefined;
 
-  constructor(readonly pool: pg.Pool) {}
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly wordSearchMinRows = SAMPLE_MIN_ROWS,
+  ) {}
 
   /** Runs `work` in one transaction on one pooled connection. */
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -191,7 +208,7 @@ export class PostgresStore implements Store {
   }
 
   async queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
-    const d = new PostgresDialect();
+    const d = new PostgresDialect(await this.textWords(query.text));
     const { sql, limit } = containerPageQuery(d, query) ?? pageQuery(d, query);
     const result = await this.pool.query<RawRow>(sql, d.params);
     const alerts = result.rows.map((r) =>
@@ -220,9 +237,58 @@ export class PostgresStore implements Store {
       const parts = rollupCountParts(filter, () => shared);
       return this.countOne(`SELECT ${parts.map((p) => `(${p.sql})`).join(' + ')} AS n`, shared.params);
     }
-    const d = new PostgresDialect();
+    const d = new PostgresDialect(await this.textWords(filter.text));
     const r = await this.pool.query<{ n: string }>(countQuery(d, filter), d.params);
     return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /**
+   * The words of a searched text worth reading from the words index (text-plan.ts), judged by a
+   * sample of outputs taken at most {@link SAMPLE_MAX_AGE_MS} ago, as a tsquery; undefined: the
+   * plain condition. Public for tests and diagnostics.
+   */
+  async textWords(text: string | undefined): Promise<string | undefined> {
+    if (text === undefined || text === '') return undefined;
+    const sample = await this.wordSample();
+    return sample && planTextWords(text, sample);
+  }
+
+  /** The current sample, taken again when old (one taking at a time; the old one serves meanwhile). */
+  private async wordSample(): Promise<WordSample | undefined> {
+    const s = this.sample;
+    if (s && Date.now() - s.takenAt < SAMPLE_MAX_AGE_MS) return s;
+    this.sampling ??= this.takeSample().finally(() => {
+      this.sampling = undefined;
+    });
+    return s ?? this.sampling;
+  }
+
+  /** A new sample; when it cannot be taken, an empty one (the plain condition until the next try). */
+  private async takeSample(): Promise<WordSample> {
+    try {
+      this.sample = await this.readSample();
+    } catch {
+      this.sample = new WordSample([], 0);
+    }
+    return this.sample;
+  }
+
+  private async readSample(): Promise<WordSample> {
+    const est = await this.pool.query<{ rows: number }>(
+      `SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'alerts'::regclass`,
+    );
+    const rows = Number(est.rows[0]?.rows ?? 0);
+    // A small (or never analysed) table: the plain condition is fast. Looked at again later.
+    if (!(rows >= this.wordSearchMinRows)) return new WordSample([], rows);
+    // SYSTEM sampling reads whole pages picked at random: about twice the rows wanted, then a limit.
+    const percent = Math.min(100, (100 * 2 * SAMPLE_SIZE) / rows);
+    const r = await this.pool.query<{ output: string }>(
+      `SELECT output FROM alerts TABLESAMPLE SYSTEM (${percent.toFixed(6)}) LIMIT ${SAMPLE_SIZE}`,
+    );
+    return new WordSample(
+      r.rows.map((x) => x.output),
+      rows,
+    );
   }
 
   private async countOne(sql: string, params: unknown[]): Promise<number> {
@@ -278,5 +344,5 @@ export class PostgresStore implements Store {
 
 /** Opens (creating the schema and migrating as needed) a PostgreSQL store. */
 export async function openPostgresStore(options: PostgresOptions): Promise<PostgresStore> {
-  return new PostgresStore(await openPostgresPool(options));
+  return new PostgresStore(await openPostgresPool(options), options.wordSearchMinRows);
 }

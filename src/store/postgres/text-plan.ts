@@ -1,0 +1,120 @@
+/**
+ * Rare-text searches on PostgreSQL through an index of the outputs' words.
+ *
+ * The trigram index answers `output ILIKE '%…%'` by reading the posting list of every trigram of the
+ * text. A pod name such as `redis-91-7d9f8b6c5-7x` is rare as a whole (1 alert in 29,000 in the
+ * benchmark) but made of trigrams nearly every alert has (the replica set's hash, the `  3` that
+ * starts every hex container id): 400–750 ms over 10M alerts, spent reading lists, for 276 rows.
+ *
+ * Migration 4 indexes each output's words (`alert_words`: the lower-cased output split at every
+ * character that is not an ASCII letter or digit, as a tsvector, GIN). A text whose words are
+ * bounded by separators within it names whole words of every output that contains it (`91` in
+ * `redis-91-7d9f8b6c5-7x`), and its last word a word prefix (`7x` → `7x:*`); its first word may be
+ * the end of a longer word and is not used. Those words are a condition every matching output
+ * meets, so the result is exact as long as the whole text is still tested on the rows they find.
+ *
+ * Which words to use comes from a sample of outputs (about 2,000, taken again every few minutes):
+ * a text the sample finds common keeps the plain condition (the planner walks the time index and
+ * stops after a page); otherwise the words the sample finds rarest are used, rarest first, until
+ * they name a few hundred alerts, and a word in more than a tenth of the sample is never used
+ * (reading its list is the cost being avoided). Texts with characters outside ASCII keep the plain
+ * condition (PostgreSQL's and JavaScript's lower case may differ there).
+ */
+
+/** Outputs a sample holds (fewer when the table is smaller). */
+export const SAMPLE_SIZE = 2000;
+/** Words in more than this fraction of outputs are not used. */
+const MAX_WORD_FREQUENCY = 0.1;
+/** Words stop being added once they name about this many alerts. */
+const TARGET_CANDIDATES = 200;
+/** Words at most. */
+const MAX_WORDS = 4;
+/** A text in at least this many sampled outputs is common: the plain condition finds a page fast. */
+const COMMON_IN_SAMPLE = 3;
+
+/** Splits lower-cased text as `alert_words` does (runs of ASCII letters and digits). */
+export function words(lowered: string): string[] {
+  return lowered.split(/[^a-z0-9]+/).filter((w) => w !== '');
+}
+
+/** Word frequencies of a sample of outputs. */
+export class WordSample {
+  private readonly counts = new Map<string, number>();
+  /** Each sampled output's distinct words (for prefixes). */
+  private readonly wordSets: string[][];
+  private readonly lowered: string[];
+  readonly size: number;
+
+  /** `rows`: the table's estimated row count when the sample was taken. */
+  constructor(
+    outputs: readonly string[],
+    readonly rows: number,
+    readonly takenAt = Date.now(),
+  ) {
+    this.size = outputs.length;
+    this.lowered = outputs.map((o) => o.toLowerCase());
+    this.wordSets = this.lowered.map((o) => [...new Set(words(o))]);
+    for (const set of this.wordSets) for (const w of set) this.counts.set(w, (this.counts.get(w) ?? 0) + 1);
+  }
+
+  /** Estimated fraction of outputs with word `w` (or, `prefix`, a word starting with it). */
+  frequency(w: string, prefix = false): number {
+    let n = 0;
+    if (!prefix) n = this.counts.get(w) ?? 0;
+    else for (const set of this.wordSets) if (set.some((x) => x.startsWith(w))) n++;
+    // Half a sampled output when none has it: rare, not absent.
+    return (n || 0.5) / Math.max(1, this.size);
+  }
+
+  /** How many sampled outputs contain `text` (case-insensitively). */
+  holding(text: string): number {
+    const needle = text.toLowerCase();
+    let n = 0;
+    for (const o of this.lowered) if (o.includes(needle)) n++;
+    return n;
+  }
+}
+
+/** A word of a searched text every output containing the text has (as a word, or a word prefix). */
+export interface TextWord {
+  word: string;
+  prefix: boolean;
+}
+
+/**
+ * The words of `text` every output containing it must have: those with a separator on both sides
+ * within the text (whole words) and the last one when a separator precedes it (a word prefix).
+ * Empty for text outside ASCII.
+ */
+export function impliedWords(text: string): TextWord[] {
+  if (/[^\x00-\x7f]/.test(text)) return [];
+  const lowered = text.toLowerCase();
+  const out: TextWord[] = [];
+  for (const m of lowered.matchAll(/[a-z0-9]+/g)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    // The first run may continue to the left in an output: it is the end of some word.
+    if (start === 0) continue;
+    out.push({ word: m[0], prefix: end === lowered.length });
+  }
+  return out;
+}
+
+/** A tsquery (input syntax, lexemes quoted) of the words to use for `text`, or undefined: plain. */
+export function planTextWords(text: string, sample: WordSample): string | undefined {
+  if (sample.size === 0 || sample.holding(text) >= COMMON_IN_SAMPLE) return undefined;
+  const usable = impliedWords(text)
+    .map((w) => ({ ...w, frequency: sample.frequency(w.word, w.prefix) }))
+    .filter((w) => w.frequency <= MAX_WORD_FREQUENCY)
+    .sort((a, b) => a.frequency - b.frequency);
+  const chosen: TextWord[] = [];
+  let expected = Math.max(1, sample.rows);
+  for (const w of usable) {
+    if (chosen.length >= MAX_WORDS || expected <= TARGET_CANDIDATES) break;
+    if (chosen.some((c) => c.word === w.word && c.prefix === w.prefix)) continue;
+    chosen.push(w);
+    expected *= w.frequency;
+  }
+  if (chosen.length === 0) return undefined;
+  return chosen.map((w) => `'${w.word}'${w.prefix ? ':*' : ''}`).join(' & ');
+}
