@@ -721,30 +721,34 @@ export function decodeRawParam(info: ScapParamInfo, bytes: Uint8Array, eventName
   return rawAs(info.name, info.type, bytes, eventName);
 }
 
+/** Parameter types whose raw value is the unsigned integer of the parameter's width as a number. */
+const UNSIGNED_AS_NUMBER = new Uint8Array(256);
+for (const t of [
+  PT.UID,
+  PT.GID,
+  PT.SYSCALLID,
+  PT.SIGTYPE,
+  PT.FLAGS8,
+  PT.FLAGS16,
+  PT.FLAGS32,
+  PT.MODE,
+  PT.ENUMFLAGS8,
+  PT.ENUMFLAGS16,
+  PT.ENUMFLAGS32,
+]) {
+  UNSIGNED_AS_NUMBER[t] = 1;
+}
+
 /**
  * Parameter types whose raw value is the unsigned integer of the parameter's width as a number
  * (rounded when it needs more than 53 bits), as {@link decodeRawParam} gives it.
  */
 export function isUnsignedNumberType(type: number): boolean {
-  switch (type) {
-    case PT.UID:
-    case PT.GID:
-    case PT.SYSCALLID:
-    case PT.SIGTYPE:
-    case PT.FLAGS8:
-    case PT.FLAGS16:
-    case PT.FLAGS32:
-    case PT.MODE:
-    case PT.ENUMFLAGS8:
-    case PT.ENUMFLAGS16:
-    case PT.ENUMFLAGS32:
-      return true;
-    default:
-      return false;
-  }
+  return UNSIGNED_AS_NUMBER[type] === 1;
 }
 
 function rawAs(name: string, type: number, b: Uint8Array, eventName: string): EventParam['raw'] {
+  if (isUnsignedNumberType(type)) return Number(readUnsigned(b));
   switch (type) {
     case PT.INT8:
     case PT.INT16:
@@ -765,18 +769,6 @@ function rawAs(name: string, type: number, b: Uint8Array, eventName: string): Ev
     case PT.FD:
     case PT.PID:
       return readFdLike(b);
-    case PT.UID:
-    case PT.GID:
-    case PT.SYSCALLID:
-    case PT.SIGTYPE:
-    case PT.FLAGS8:
-    case PT.FLAGS16:
-    case PT.FLAGS32:
-    case PT.MODE:
-    case PT.ENUMFLAGS8:
-    case PT.ENUMFLAGS16:
-    case PT.ENUMFLAGS32:
-      return Number(readUnsigned(b));
     case PT.CHARBUF:
     case PT.FSPATH:
     case PT.FSRELPATH:

@@ -1,48 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Expr } from '../condition/ast.js';
-import { parseCondition } from '../condition/parser.js';
-import type { FieldDef, FieldProvider, FieldValue } from '../fields/types.js';
-import {
-  compileCondition,
-  EventTypeSpecializer,
-  foldEventTypeCheck,
-  repeatedNodes,
-  SharedSubexpressions,
-  type CompiledFilter,
-} from './index.js';
-
-type Ev = Record<string, FieldValue>;
-
-const provider: FieldProvider<Ev> = (() => {
-  const defs = new Map<string, FieldDef>(
-    (['proc.name', 'fd.name', 'evt.type'] as const).map((name) => [
-      name,
-      { name, type: 'CHARBUF', desc: '', source: 'syscall', arg: 'none', isList: false },
-    ]),
-  );
-  return {
-    source: 'syscall',
-    lookup: (name) => {
-      const def = defs.get(name);
-      return def ? { def } : undefined;
-    },
-    extractor: (def) => (e) => e[def.name],
-    all: () => [...defs.values()],
-  };
-})();
-
-function parse(cond: string): Expr {
-  const r = parseCondition(cond);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.ast;
-}
-
-function compile(ast: Expr, shared?: SharedSubexpressions): CompiledFilter<Ev> {
-  const r = compileCondition(ast, provider, shared ? { shared } : {});
-  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('; '));
-  return r.filter;
-}
+import { compile, parse } from '../../../test/helpers/record-conditions.js';
+import { EventTypeSpecializer, foldEventTypeCheck, repeatedNodes, SharedSubexpressions } from './index.js';
 
 const TYPES = ['open', 'openat', 'rename', 'execve'];
 

@@ -20,6 +20,7 @@ import {
   decodeParam,
   ipv4Text,
   ipv6Text,
+  isUnsignedNumberType,
   type RenderContext,
   type ScapParam,
 } from '../../scap/params.js';
@@ -460,6 +461,7 @@ const latin1 = new TextDecoder('latin1');
 /** The raw value of one parameter: the scap decoder's `raw`, without rendering any text. */
 function rawValueAt(raw: RawEbpfEvent, index: number, type: number, o: number, l: number): ScapParam['raw'] {
   const dv = raw.dv;
+  if (isUnsignedNumberType(type)) return Number(unsignedAt(dv, o, l));
   switch (type) {
     case PT.CHARBUF:
     case PT.FSPATH:
@@ -484,18 +486,6 @@ function rawValueAt(raw: RawEbpfEvent, index: number, type: number, o: number, l
     case PT.RELTIME:
     case PT.ABSTIME:
       return unsignedAt(dv, o, l);
-    case PT.UID:
-    case PT.GID:
-    case PT.SYSCALLID:
-    case PT.SIGTYPE:
-    case PT.FLAGS8:
-    case PT.FLAGS16:
-    case PT.FLAGS32:
-    case PT.MODE:
-    case PT.ENUMFLAGS8:
-    case PT.ENUMFLAGS16:
-    case PT.ENUMFLAGS32:
-      return Number(unsignedAt(dv, o, l));
     case PT.DOUBLE:
       return l >= 8 ? dv.getFloat64(o, true) : 0;
     case PT.IPV4ADDR:
