@@ -5,7 +5,7 @@
  * `VIGIL_FIXTURES` overrides it. When the folder is absent (a user's own clone), suites that
  * need it skip with a message naming the folder instead of failing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,4 +38,21 @@ export function readFixtureJson<T = unknown>(...parts: string[]): T {
 
 export function readFixtureText(...parts: string[]): string {
   return readFileSync(fixturePath(...parts), 'utf8');
+}
+
+/**
+ * The scap captures of syscall/scap with events (not `empty.scap`), including those of its `libs`
+ * and `psp` folders, as paths relative to that folder; empty without the fixtures.
+ */
+export function scapFixtureFiles(): string[] {
+  if (!haveFixtures) return [];
+  const dir = fixturePath('syscall', 'scap');
+  return [
+    ...readdirSync(dir).filter((f) => f.endsWith('.scap') && f !== 'empty.scap'),
+    ...['libs', 'psp'].flatMap((d) =>
+      readdirSync(join(dir, d))
+        .filter((f) => f.endsWith('.scap'))
+        .map((f) => join(d, f)),
+    ),
+  ];
 }

@@ -3,10 +3,9 @@
  * read without a view per parameter. The state engine must build the same events from them as from
  * the same parameters handed over as `params` views.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixturePath, haveFixtures } from '../../../test/helpers/fixtures.js';
+import { fixturePath, haveFixtures, scapFixtureFiles } from '../../../test/helpers/fixtures.js';
 import type { SyscallEvent } from '../../engine/event.js';
 import { openCaptureBytes } from '../scap/blocks.js';
 import { readScapRecords, type ScapRecord } from '../scap/reader.js';
@@ -115,16 +114,7 @@ describe('StateEngine: parameters read in place', () => {
 
 describe.skipIf(!haveFixtures)('StateEngine: parameters read in place, over the scap fixtures', () => {
   const dir = haveFixtures ? fixturePath('syscall', 'scap') : '';
-  const files = haveFixtures
-    ? [
-        ...readdirSync(dir).filter((f) => f.endsWith('.scap') && f !== 'empty.scap'),
-        ...['libs', 'psp'].flatMap((d) =>
-          readdirSync(join(dir, d))
-            .filter((f) => f.endsWith('.scap'))
-            .map((f) => join(d, f)),
-        ),
-      ]
-    : [];
+  const files = scapFixtureFiles();
   it.each(files)('%s', async (f) => {
     for (const lazyParams of [false, true]) {
       const pair = new Pair({ lazyParams, enterEvents: true });

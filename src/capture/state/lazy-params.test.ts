@@ -2,10 +2,9 @@
  * `lazyParams`: events whose parameters are decoded when read must be the events the default
  * (eager) state engine builds, parameter for parameter, when each is read before the next event.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixturePath, haveFixtures } from '../../../test/helpers/fixtures.js';
+import { fixturePath, haveFixtures, scapFixtureFiles } from '../../../test/helpers/fixtures.js';
 import type { SyscallEvent } from '../../engine/event.js';
 import { openCaptureBytes } from '../scap/blocks.js';
 import { readScapRecords } from '../scap/reader.js';
@@ -73,16 +72,7 @@ async function compare(path: string): Promise<number> {
 
 describe.skipIf(!haveFixtures)('StateEngine lazyParams: the same events as eager decoding', () => {
   const dir = haveFixtures ? fixturePath('syscall', 'scap') : '';
-  const files = haveFixtures
-    ? [
-        ...readdirSync(dir).filter((f) => f.endsWith('.scap') && f !== 'empty.scap'),
-        ...['libs', 'psp'].flatMap((d) =>
-          readdirSync(join(dir, d))
-            .filter((f) => f.endsWith('.scap'))
-            .map((f) => join(d, f)),
-        ),
-      ]
-    : [];
+  const files = scapFixtureFiles();
   it.each(files)('%s', async (f) => {
     expect(await compare(join(dir, f))).toBeGreaterThan(0);
   });
