@@ -351,6 +351,24 @@ describe.skipIf(pgServer.skip !== undefined)(
             expect(got, JSON.stringify(text)).toEqual(expected);
             expect(await store.countAlerts({ text }), JSON.stringify(text)).toBe(expected.length);
           }
+          // A words query raises work_mem for its own transaction only (a lossy bitmap otherwise).
+          const sent: string[] = [];
+          const connect = store.pool.connect.bind(store.pool);
+          store.pool.connect = (async () => {
+            const client = await connect();
+            const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+            (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+              if (typeof a[0] === 'string') sent.push(a[0]);
+              return query(...a);
+            };
+            return client;
+          }) as typeof store.pool.connect;
+          expect(await store.textWords(' id2999')).toBeDefined();
+          expect((await store.queryAlerts({ text: ' id2999' })).alerts.map((a) => a.id)).toEqual(['w2999']);
+          expect(sent.some((q) => q.includes("set_config('work_mem'"))).toBe(true);
+          store.pool.connect = connect;
+          const after = await store.pool.query<{ work_mem: string }>('SHOW work_mem');
+          expect(after.rows[0]!.work_mem).not.toBe('64MB');
           // Rare pieces go through the words (a text with words bounded inside it), common ones not.
           expect(viaWords).toBeGreaterThan(texts.length / 10);
           expect(await store.textWords(' id2999')).toBe("'id2999':*");

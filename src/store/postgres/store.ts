@@ -89,6 +89,9 @@ const SAMPLE_MAX_AGE_MS = 5 * 60_000;
 /** Below this many alerts (the planner's estimate) text searches keep the plain condition. */
 const SAMPLE_MIN_ROWS = 200_000;
 
+/** work_mem for a query through the words index (more when the server's setting is larger). */
+const WORDS_WORK_MEM = '64MB';
+
 /** Container values a page query splits into arms (more: one plain query). */
 const MAX_CONTAINER_ARMS = 16;
 
@@ -208,9 +211,10 @@ export class PostgresStore implements Store {
   }
 
   async queryAlerts(query: AlertQuery = {}): Promise<AlertPage> {
-    const d = new PostgresDialect(await this.textWords(query.text));
+    const words = await this.textWords(query.text);
+    const d = new PostgresDialect(words);
     const { sql, limit } = containerPageQuery(d, query) ?? pageQuery(d, query);
-    const result = await this.pool.query<RawRow>(sql, d.params);
+    const result = await this.read<RawRow>(sql, d.params, words !== undefined);
     const alerts = result.rows.map((r) =>
       decodeAlert({
         id: r.id,
@@ -237,9 +241,32 @@ export class PostgresStore implements Store {
       const parts = rollupCountParts(filter, () => shared);
       return this.countOne(`SELECT ${parts.map((p) => `(${p.sql})`).join(' + ')} AS n`, shared.params);
     }
-    const d = new PostgresDialect(await this.textWords(filter.text));
-    const r = await this.pool.query<{ n: string }>(countQuery(d, filter), d.params);
+    const words = await this.textWords(filter.text);
+    const d = new PostgresDialect(words);
+    const r = await this.read<{ n: string }>(countQuery(d, filter), d.params, words !== undefined);
     return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Runs a query; `bitmaps`: it reads the words index, whose prefix terms build a bitmap of every
+   * alert with such a word (72,000 for a pod-name suffix over 10M alerts). With PostgreSQL's default
+   * 4 MB of work_mem that bitmap turns lossy: whole pages come back, half the rows then fail the
+   * recheck, and the query read 1,000 heap pages in 140 ms instead of 215 in 27 ms. So such a query
+   * gets at least {@link WORDS_WORK_MEM} for its transaction alone.
+   */
+  private async read<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[],
+    bitmaps: boolean,
+  ): Promise<pg.QueryResult<R>> {
+    if (!bitmaps) return this.pool.query<R>(sql, params);
+    return this.transaction(async (client) => {
+      await client.query(
+        `SELECT set_config('work_mem', $1, true) WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes($1)`,
+        [WORDS_WORK_MEM],
+      );
+      return client.query<R>(sql, params);
+    });
   }
 
   /**
