@@ -194,7 +194,9 @@ describe.skipIf(EBPF_SKIP !== undefined)('vigil up (live capture)', () => {
     child.stdout.resume();
     const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     running.push({ child, out: () => '', err: () => err, url: '', token: '', exit });
-    await waitFor(`agent capture start (${err})`, () => /capture: ebpf driver/.test(err), 60_000);
+    // The summary line comes after the capture line, in a later write: wait for it.
+    await waitFor(`agent ready (${err})`, () => /alerts spooled in /.test(err), 60_000);
+    expect(err).toMatch(/capture: ebpf driver/);
     expect(err).toMatch(/alerts spooled in .*vigil-data\/spool and shipped to http/);
     writeFileSync(marker, 'x');
     const alerts = await waitFor('the shipped alert on the hub', async () => {
