@@ -139,8 +139,9 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     // digit) in a GIN index, for rare strings made of common trigrams (text-plan.ts): a pod name in
     // 1 alert in 29,000 took 400-750 ms over 10M alerts through the trigram index alone. Built in
     // the migration's transaction (a larger sort memory for it alone): minutes on a store of
-    // millions of alerts. Not STRICT: a strict SQL function whose body is not strict is not inlined,
-    // and queries must match the index's expression.
+    // millions of alerts. Not STRICT, so that the planner inlines it (a strict SQL function whose
+    // body calls non-strict functions, here array_remove, is not inlined) and plans with the plain
+    // expression on both sides: the index's and the queries'.
     sql: `
       CREATE FUNCTION alert_words(output text) RETURNS tsvector
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
