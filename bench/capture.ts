@@ -27,7 +27,8 @@
  *
  * A/B runs: VIGIL_BENCH_CAPTURE_VARIANTS=a,b,... runs the agent once per variant in every round
  * (the order rotating per round, the no-tracing runs among them), each variant's value given to the
- * agent as VIGIL_CAPTURE_SCHED (its scheduling policy, e.g. `inherit,batch,batch:10`), then the rate
+ * agent as VIGIL_CAPTURE_SCHED (its scheduling policy, e.g. `inherit,batch,batch:10`) or, when it has
+ * the form NAME=VALUE, as that environment variable (e.g. `VIGIL_CAPTURE_FLUSH_MS=10,VIGIL_CAPTURE_FLUSH_MS=50`), then the rate
  * test once per variant (VIGIL_BENCH_CAPTURE_WORKLOADS=storm or http runs only that one, and no
  * rate test unless it names rate too); it prints per-variant rows with each slowdown's median and range over the
  * rounds, and leaves docs/benchmarks.md alone.
@@ -64,6 +65,11 @@ const VARIANTS = (process.env.VIGIL_BENCH_CAPTURE_VARIANTS ?? '')
   .split(',')
   .map((v) => v.trim())
   .filter(Boolean);
+/** A variant's environment: `NAME=VALUE`, or a scheduling setting for VIGIL_CAPTURE_SCHED. */
+function variantEnv(variant: string): Record<string, string> {
+  const eq = variant.indexOf('=');
+  return eq > 0 ? { [variant.slice(0, eq)]: variant.slice(eq + 1) } : { VIGIL_CAPTURE_SCHED: variant };
+}
 const ONLY = new Set(
   (process.env.VIGIL_BENCH_CAPTURE_WORKLOADS ?? 'storm,http,rate')
     .split(',')
@@ -179,7 +185,7 @@ class Agent {
   private constructor(sched?: string) {
     this.child = spawn(process.execPath, [...cliNodeFlags, cli, 'run', '--json', '--stats-interval', '0.5'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: sched === undefined ? process.env : { ...process.env, VIGIL_CAPTURE_SCHED: sched },
+      env: sched === undefined ? process.env : { ...process.env, ...variantEnv(sched) },
     });
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
     createInterface({ input: this.child.stdout! }).on('line', () => this.alerts++);

@@ -63,6 +63,8 @@ export interface DetectorOptions extends RuleSelection {
   statsIntervalMs?: number;
   /** eBPF ring buffer size in MiB (power of two, default 16). */
   ringbufMb?: number;
+  /** eBPF: how often the loader hands events over, in ms (BpfSource `flushMs`, default 50). */
+  flushMs?: number;
   /** Read every process's open fds at start (default true). */
   bootstrapFds?: boolean;
   /**
@@ -278,6 +280,7 @@ export class Detector {
       ...(syscalls && successOnly.length ? { successOnly } : {}),
       ...(o.loaderPath ? { loaderPath: o.loaderPath } : {}),
       ...(o.ringbufMb ? { ringbufMb: o.ringbufMb } : {}),
+      ...(o.flushMs !== undefined ? { flushMs: o.flushMs } : {}),
       statsIntervalMs: o.statsIntervalMs ?? 1000,
       ...(o.onLog ? { onLog: o.onLog } : {}),
     });

@@ -175,6 +175,7 @@ export async function runUp(opts: UpOptions): Promise<number> {
         disableTags: cfg.rules.disableTags,
         onlyTags: cfg.rules.onlyTags,
         ringbufMb: cfg.capture.ringbufMb,
+        flushMs: cfg.capture.flushMs,
         keepCloseEvents: cfg.capture.keepClose,
         dropActions: cfg.capture.dropActions,
         dropAlertIntervalMs: cfg.capture.dropAlertIntervalMs,

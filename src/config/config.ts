@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { DriverName } from '../capture/driver-select.js';
+import { DEFAULT_FLUSH_MS, MAX_FLUSH_MS, parseFlushMs } from '../capture/sources/ebpf/flush.js';
 import type { RuleMatching } from '../engine/engine.js';
 import { parsePriority } from '../engine/rules/index.js';
 import { parseSinksConfig, SinksConfigError, type SinksConfig } from '../sinks/index.js';
@@ -33,6 +34,8 @@ export interface VigilConfig {
     enabled: boolean;
     driver: 'auto' | DriverName;
     ringbufMb: number;
+    /** eBPF: how often the loader hands events to the agent (ms). */
+    flushMs: number;
     /** Capture close calls even when no rule names them. */
     keepClose: boolean;
     dropActions: ('log' | 'alert')[];
@@ -144,7 +147,14 @@ export function loadConfig(
 
   // capture
   const capture = r.object(top.capture, 'capture') ?? {};
-  r.unknownKeys(capture, 'capture', ['enabled', 'driver', 'ringbuf_mb', 'keep_close', 'drops']);
+  r.unknownKeys(capture, 'capture', [
+    'enabled',
+    'driver',
+    'ringbuf_mb',
+    'flush_interval',
+    'keep_close',
+    'drops',
+  ]);
   const drops = r.object(capture.drops, 'capture.drops') ?? {};
   r.unknownKeys(drops, 'capture.drops', ['actions', 'alert_interval']);
   const dropActions = r.stringList(drops.actions, 'capture.drops.actions') ?? ['log', 'alert'];
@@ -152,6 +162,18 @@ export function loadConfig(
     if (a !== 'log' && a !== 'alert') r.fail('capture.drops.actions', `unknown action ${a} (log, alert)`);
   const ringbufMb = r.integer(capture.ringbuf_mb, 'capture.ringbuf_mb', 1, 1024) ?? 16;
   if ((ringbufMb & (ringbufMb - 1)) !== 0) r.fail('capture.ringbuf_mb', 'must be a power of two');
+  const flushEnv = env.VIGIL_CAPTURE_FLUSH_MS || undefined;
+  let flushMs = DEFAULT_FLUSH_MS;
+  if (flushEnv !== undefined) {
+    const ms = parseFlushMs(flushEnv);
+    if (ms === undefined) r.fail('VIGIL_CAPTURE_FLUSH_MS', `must be milliseconds from 0 to ${MAX_FLUSH_MS}`);
+    else flushMs = ms;
+  } else {
+    const ms = r.duration(capture.flush_interval, 'capture.flush_interval');
+    if (ms !== undefined && (ms > MAX_FLUSH_MS || !Number.isInteger(ms)))
+      r.fail('capture.flush_interval', 'must be a whole number of milliseconds up to 1s');
+    else if (ms !== undefined) flushMs = ms;
+  }
   const driverEnv = flags.driver ?? env.VIGIL_DRIVER;
   const driver =
     driverEnv !== undefined
@@ -239,6 +261,7 @@ export function loadConfig(
       enabled: flags.capture ?? r.boolean(capture.enabled, 'capture.enabled') ?? true,
       driver: driver ?? 'auto',
       ringbufMb,
+      flushMs,
       keepClose: r.boolean(capture.keep_close, 'capture.keep_close') ?? false,
       dropActions: dropActions.filter((a): a is 'log' | 'alert' => a === 'log' || a === 'alert'),
       dropAlertIntervalMs: r.duration(drops.alert_interval, 'capture.drops.alert_interval', 1000) ?? 30_000,

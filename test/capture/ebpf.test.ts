@@ -27,6 +27,7 @@ import { checkEbpf } from '../../src/capture/driver-select.js';
 import { eventInfo } from '../../src/capture/scap/event-table.js';
 import { decodeSockAddr, decodeTuple, splitArgs } from '../../src/capture/scap/params.js';
 import { EBPF_SYSCALLS, type EbpfEvent } from '../../src/capture/sources/ebpf/parse.js';
+import { DEFAULT_FLUSH_MS, parseFlushMs } from '../../src/capture/sources/ebpf/flush.js';
 import { BpfSource, EbpfError, parseCaptureSched } from '../../src/capture/sources/ebpf/source.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 
@@ -626,6 +627,14 @@ describe.skipIf(LIVE_SKIP !== undefined)('eBPF capture on this kernel', () => {
     expect(r.stderr).toContain('--sched takes normal or batch');
   });
 
+  it('refuses a flush interval over a second', () => {
+    const r = spawnSync(LOADER, ['--syscalls', 'openat', '--flush-ms', '5000', '--check'], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('--flush-ms needs a number between 0 and 1000');
+  });
+
   it('loads every handler through the verifier on this kernel', () => {
     const r = spawnSync(LOADER, ['--all', '--check'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
@@ -688,6 +697,38 @@ describe('eBPF source failures', () => {
       if (before === undefined) delete process.env.VIGIL_CAPTURE_SCHED;
       else process.env.VIGIL_CAPTURE_SCHED = before;
     }
+  });
+
+  it('passes the flush interval to the loader: the option, else VIGIL_CAPTURE_FLUSH_MS, else 50 ms', () => {
+    const before = process.env.VIGIL_CAPTURE_FLUSH_MS;
+    const argsOf = (o: { flushMs?: number } = {}): string =>
+      new BpfSource({ syscalls: ['openat'], ...o }).loaderArgs().join(' ');
+    try {
+      delete process.env.VIGIL_CAPTURE_FLUSH_MS;
+      expect(argsOf()).toContain(`--flush-ms ${DEFAULT_FLUSH_MS}`);
+      expect(DEFAULT_FLUSH_MS).toBe(50);
+      expect(argsOf({ flushMs: 0 })).toContain('--flush-ms 0');
+      process.env.VIGIL_CAPTURE_FLUSH_MS = '200';
+      expect(argsOf()).toContain('--flush-ms 200');
+      expect(argsOf({ flushMs: 5 })).toContain('--flush-ms 5');
+      process.env.VIGIL_CAPTURE_FLUSH_MS = '2s';
+      expect(() => argsOf()).toThrow(/VIGIL_CAPTURE_FLUSH_MS=2s is not a flush interval/);
+      delete process.env.VIGIL_CAPTURE_FLUSH_MS;
+      expect(() => argsOf({ flushMs: 1001 })).toThrow(/out of range/);
+      expect(() => argsOf({ flushMs: 2.5 })).toThrow(/out of range/);
+    } finally {
+      if (before === undefined) delete process.env.VIGIL_CAPTURE_FLUSH_MS;
+      else process.env.VIGIL_CAPTURE_FLUSH_MS = before;
+    }
+  });
+
+  it('parses flush intervals', () => {
+    expect(parseFlushMs('0')).toBe(0);
+    expect(parseFlushMs(' 1000 ')).toBe(1000);
+    expect(parseFlushMs('1001')).toBeUndefined();
+    expect(parseFlushMs('-1')).toBeUndefined();
+    expect(parseFlushMs('50ms')).toBeUndefined();
+    expect(parseFlushMs('')).toBeUndefined();
   });
 
   it('parses scheduling settings', () => {

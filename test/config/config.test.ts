@@ -69,6 +69,25 @@ describe('config', () => {
     );
   });
 
+  it('reads the capture flush interval from the file or VIGIL_CAPTURE_FLUSH_MS', () => {
+    expect(loadConfig(undefined, {}, {}, RULES).capture.flushMs).toBe(50);
+    expect(loadConfig(tmpFile('capture:\n  flush_interval: 200ms\n'), {}, {}, RULES).capture.flushMs).toBe(
+      200,
+    );
+    expect(loadConfig(tmpFile('capture:\n  flush_interval: 0\n'), {}, {}, RULES).capture.flushMs).toBe(0);
+    const env = { VIGIL_CAPTURE_FLUSH_MS: '20' };
+    expect(loadConfig(tmpFile('capture:\n  flush_interval: 200ms\n'), env, {}, RULES).capture.flushMs).toBe(
+      20,
+    );
+    const f = tmpFile('capture:\n  flush_interval: 2s\n');
+    expect(issues(() => loadConfig(f, {}, {}, RULES))).toEqual([
+      `${f}:2:3: capture.flush_interval: must be a whole number of milliseconds up to 1s`,
+    ]);
+    expect(issues(() => loadConfig(undefined, { VIGIL_CAPTURE_FLUSH_MS: '5s' }, {}, RULES))).toEqual([
+      'VIGIL_CAPTURE_FLUSH_MS: must be milliseconds from 0 to 1000',
+    ]);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     const f = tmpFile('hub:\n  listen: [oops\n');
     const got = issues(() => loadConfig(f, {}, {}, RULES));

@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ScapMachineInfo } from '../../scap/reader.js';
+import { DEFAULT_FLUSH_MS, MAX_FLUSH_MS, parseFlushMs } from './flush.js';
 import {
   EBPF_SYSCALLS,
   decodeEbpfEvent,
@@ -46,6 +47,13 @@ export interface BpfSourceOptions {
   snaplen?: number;
   /** How often the loader reports kernel counters. Default 1000 ms. */
   statsIntervalMs?: number;
+  /**
+   * How often the loader hands what it drained to this process, in ms (0..1000; it hands over
+   * earlier once 256 KiB have gathered). Each hand-over wakes the agent, which costs more than the
+   * events it brings at a few thousand a second; it is also about how late an event can arrive.
+   * Default: `$VIGIL_CAPTURE_FLUSH_MS`, else `DEFAULT_FLUSH_MS` (50; see ./flush.ts).
+   */
+  flushMs?: number;
   /**
    * Write the scap stream straight to this file instead of reading it here (what
    * `vigil capture -w` needs); the event iterators are then unavailable.
@@ -206,6 +214,23 @@ export class BpfSource implements AsyncIterable<EbpfEvent> {
     if (o.snaplen !== undefined) args.push('--snaplen', String(o.snaplen));
     args.push('--stats-ms', String(o.statsIntervalMs ?? 1000));
     if (o.outputPath !== undefined) args.push('--output', o.outputPath);
+    const flushEnv = process.env.VIGIL_CAPTURE_FLUSH_MS || undefined;
+    const flushMs = o.flushMs ?? (flushEnv !== undefined ? parseFlushMs(flushEnv) : DEFAULT_FLUSH_MS);
+    if (flushMs === undefined) {
+      throw new EbpfError(
+        'bad-args',
+        `VIGIL_CAPTURE_FLUSH_MS=${flushEnv} is not a flush interval`,
+        `use a whole number of milliseconds from 0 to ${MAX_FLUSH_MS}`,
+      );
+    }
+    if (!Number.isInteger(flushMs) || flushMs < 0 || flushMs > MAX_FLUSH_MS) {
+      throw new EbpfError(
+        'bad-args',
+        `flush interval ${flushMs} ms is out of range`,
+        `use 0 to ${MAX_FLUSH_MS} ms`,
+      );
+    }
+    args.push('--flush-ms', String(flushMs));
     if (o.exactExecveat) args.push('--exact-execveat');
     const env = process.env.VIGIL_CAPTURE_SCHED
       ? parseCaptureSched(process.env.VIGIL_CAPTURE_SCHED)
