@@ -54,9 +54,16 @@ describe('planTextWords', () => {
     expect(planTextWords('x id77777 plain', sample)).toBe("'id77777'");
     // Two unseen words name few enough: "tenth" (10 %) is not needed.
     expect(planTextWords('x common tenth other nothing-seen', sample)).toBe("'nothing' & 'seen':*");
-    expect(planTextWords('x common tenth other', sample)).toBe("'tenth'");
     // Only words in more than a tenth of the outputs: nothing worth reading.
     expect(planTextWords('x common other', sample)).toBeUndefined();
+  });
+
+  it('keeps the plain condition when the usable words still name more than 0.2 % of the alerts', () => {
+    // "tenth" alone names 100,000 of 1,000,000 alerts; "hundredth" alone 10,000 (1 %).
+    expect(planTextWords('x common tenth other', sample)).toBeUndefined();
+    expect(planTextWords('x hundredth plain', sample)).toBeUndefined();
+    // Both together: 1,000 (0.1 %), worth reading.
+    expect(planTextWords('x tenth hundredth plain', sample)).toBe("'hundredth' & 'tenth'");
   });
 
   it('estimates prefixes from the words they start', () => {
