@@ -6,7 +6,8 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   VIGIL_DATA_DIR: 'data_dir',
   VIGIL_RULES: 'rules.files (comma-separated)',
   VIGIL_DRIVER: 'capture.driver',
-  VIGIL_CAPTURE_FLUSH_MS: 'capture.flush_interval (milliseconds; also read by `vigil run` and `vigil capture`)',
+  VIGIL_CAPTURE_FLUSH_MS:
+    'capture.flush_interval (milliseconds; also read by `vigil run` and `vigil capture`)',
   VIGIL_LISTEN: 'hub.listen',
   VIGIL_STORE_URL: 'store.url',
   VIGIL_HUB_URL: 'agent.hub_url',
