@@ -36,6 +36,7 @@ import {
   openPostgresStore,
   type PostgresStore,
 } from '../src/store/postgres/store.js';
+import { outputPrefixes } from '../src/store/postgres/text-plan.js';
 import { openSqliteStore, rowParams as sqliteRowParams, SqliteStore } from '../src/store/sqlite/store.js';
 import { GroupWriter } from '../src/store/sqlite/writer-thread.js';
 import { BLOCK_ROWS } from '../src/store/sqlite/text-index.js';
@@ -97,7 +98,7 @@ function pgCsv(rows: readonly AlertRow[]): string {
     `{${t.map((x) => `"${x.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`).join(',')}}`;
   let s = '';
   for (const r of rows) {
-    s += `${[csvField(r.id), r.time.toString(), csvField(r.rule), String(r.priority), csvField(r.source), csvField(r.hostname), csvField(r.containerId), csvField(r.containerName), csvField(r.k8sNs), csvField(r.output), csvField(r.outputFields), csvField(r.outputTypes), csvField(pgArr(r.tags))].join(',')}\n`;
+    s += `${[csvField(r.id), r.time.toString(), csvField(r.rule), String(r.priority), csvField(r.source), csvField(r.hostname), csvField(r.containerId), csvField(r.containerName), csvField(r.k8sNs), csvField(r.output), csvField(r.outputFields), csvField(r.outputTypes), csvField(pgArr(r.tags)), csvField(outputPrefixes(r.output))].join(',')}\n`;
   }
   return s;
 }
@@ -547,7 +548,7 @@ async function pgCopy(url: string, dir: string): Promise<IngestResult | undefine
         '-c',
         `SET search_path=${SCHEMA}`,
         '-c',
-        `\\copy alerts (${ALERT_COLUMNS.join(', ')}) FROM '${csvPath}' WITH (FORMAT csv)`,
+        `\\copy alerts (${[...ALERT_COLUMNS, 'output_prefixes'].join(', ')}) FROM '${csvPath}' WITH (FORMAT csv)`,
       ],
       { encoding: 'utf8' },
     );

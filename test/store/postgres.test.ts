@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, parseStoreUrl } from '../../src/store/index.js';
 import { openPostgresStore } from '../../src/store/postgres/store.js';
+import { outputPrefixes } from '../../src/store/postgres/text-plan.js';
 import type { StoredAlert } from '../../src/store/index.js';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres/migrations.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
@@ -249,8 +250,9 @@ describe.skipIf(pgServer.skip !== undefined)(
             DROP TABLE alert_counts;
             DROP FUNCTION alert_counts_added, alert_counts_removed, alert_counts_cleared CASCADE;
             DROP FUNCTION alert_counts_hour;
-            DROP INDEX alerts_output_words;
-            DROP FUNCTION alert_words;
+            DROP INDEX alerts_output_terms;
+            DROP FUNCTION alert_output_terms, alert_output_prefixes;
+            ALTER TABLE alerts DROP COLUMN output_prefixes;
             DELETE FROM vigil_migrations WHERE version >= 3;`);
         } finally {
           await store.close();
@@ -270,7 +272,42 @@ describe.skipIf(pgServer.skip !== undefined)(
         }
       });
 
-      it('answers rare texts through the words index exactly as the plain condition does', async () => {
+      it('derives the same prefix terms in SQL as the writer does', async () => {
+        const store = await openPostgresStore({ url, schema: newSchema() });
+        try {
+          const outputs = [
+            '',
+            '--/ %_',
+            'a',
+            'ab',
+            'abc',
+            'ABCD efg_HIJ k8s_pod_name=redis-91-7d9f8b6c5-7x (x)',
+            'x9 Z 0123456789 a-b-c aa-bb-cc aaa-bbb-ccc',
+            'tab\tnew\nline\u0001ctl',
+            'user=Ärger x',
+            'K\u212A kelvin',
+          ];
+          for (const o of outputs) {
+            const r = await store.pool.query<{ same: boolean; sql: string; words: string }>(
+              `SELECT alert_output_terms($1, $2) = alert_output_terms($1, NULL) AS same,
+                      alert_output_terms($1, NULL)::text AS sql, alert_output_terms($1, $2)::text AS words`,
+              [o, outputPrefixes(o)],
+            );
+            expect(r.rows[0], JSON.stringify(o)).toMatchObject({ same: true });
+          }
+          expect(outputPrefixes('ABCD efg_HIJ x9 a')).toBe('ab~ abc~ ef~ efg~ hi~ hij~ x9~');
+          // Outside ASCII SQL decides (PostgreSQL's lower case): the writer sends none.
+          expect(outputPrefixes('user=Ärger x')).toBeNull();
+          const terms = await store.pool.query<{ t: string }>(
+            `SELECT alert_output_terms('Redis-91 7d9f8b6c5', NULL)::text AS t`,
+          );
+          expect(terms.rows[0]!.t).toBe("'7d9f8b6c5' '7d9~' '7d~' '91' '91~' 'redis' 'red~' 're~'");
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('answers rare texts through the terms index exactly as the plain condition does', async () => {
         const schema = newSchema();
         // From the first alert on (the benchmark's stores use it from 200,000).
         const store = await openPostgresStore({ url, schema, wordSearchMinRows: 0 });
@@ -298,7 +335,15 @@ describe.skipIf(pgServer.skip !== undefined)(
             for (let k = 0, n = 4 + rnd(8); k < n; k++) {
               const pick = rnd(10);
               parts.push(
-                pick < 6 ? WORDS[rnd(WORDS.length)]! : pick < 8 ? `pod${rnd(400).toString(36)}` : `id${i}`,
+                pick < 6
+                  ? WORDS[rnd(WORDS.length)]!
+                  : pick < 7
+                    ? `pod${rnd(400).toString(36)}`
+                    : pick < 8
+                      ? `${rnd(36 ** 3)
+                          .toString(36)
+                          .padStart(3, '0')}Z`
+                      : `id${i}`,
               );
               parts.push(SEPS[rnd(SEPS.length)]!);
             }
@@ -315,6 +360,16 @@ describe.skipIf(pgServer.skip !== undefined)(
             };
           });
           await store.insertAlerts(alerts);
+          // The writer's prefix terms are the ones SQL derives for rows written without them.
+          const differ = await store.pool.query<{ n: string }>(
+            `SELECT count(*) AS n FROM alerts
+              WHERE alert_output_terms(output, output_prefixes) <> alert_output_terms(output, NULL)`,
+          );
+          expect(differ.rows[0]!.n).toBe('0');
+          // A third of the rows as another writer (COPY, psql) leaves them: SQL derives their terms.
+          await store.pool.query(
+            `UPDATE alerts SET output_prefixes = NULL WHERE substring(id from 2)::int % 3 = 0`,
+          );
           await store.pool.query('ANALYZE alerts');
           // Pieces of stored outputs at random offsets and lengths, in other cases, and odd ones.
           const texts = [
@@ -328,6 +383,11 @@ describe.skipIf(pgServer.skip !== undefined)(
             'Ärger/',
             'nothing here',
           ];
+          // A separator and the start of a rare word (`-k4`, `=k4q`): read through prefix terms.
+          for (const a of alerts.slice(0, 40)) {
+            const m = /[^a-z0-9]([0-9a-z]{3})z/i.exec(a.output);
+            if (m) texts.push(m[0].slice(0, 2 + (texts.length % 2)));
+          }
           for (let k = 0; k < 150; k++) {
             const o = alerts[rnd(alerts.length)]!.output;
             const from = rnd(o.length);
@@ -335,8 +395,11 @@ describe.skipIf(pgServer.skip !== undefined)(
             texts.push(k % 3 === 0 ? piece.toUpperCase() : piece);
           }
           let viaWords = 0;
+          let viaPrefixTerms = 0;
           for (const text of texts) {
-            if ((await store.textWords(text)) !== undefined) viaWords++;
+            const plan = await store.textWords(text);
+            if (plan !== undefined) viaWords++;
+            if (plan?.includes("~'")) viaPrefixTerms++;
             const expected = alerts
               .filter((a) => a.output.toLowerCase().includes(text.toLowerCase()))
               .map((a) => a.id)
@@ -371,6 +434,8 @@ describe.skipIf(pgServer.skip !== undefined)(
           expect(after.rows[0]!.work_mem).not.toBe('64MB');
           // Rare pieces go through the words (a text with words bounded inside it), common ones not.
           expect(viaWords).toBeGreaterThan(texts.length / 10);
+          // About half the texts ending in three characters of a rare word (two are not rare here).
+          expect(viaPrefixTerms).toBeGreaterThanOrEqual(5);
           expect(await store.textWords(' id2999')).toBe("'id2999':*");
           expect(await store.textWords('nginx')).toBeUndefined();
           // The planner reads the words index for them.
@@ -379,10 +444,10 @@ describe.skipIf(pgServer.skip !== undefined)(
           try {
             await client.query('SET enable_seqscan = off');
             const plan = await client.query<{ 'QUERY PLAN': string }>(
-              `EXPLAIN SELECT id FROM alerts WHERE alert_words(output) @@ $1::tsquery`,
+              `EXPLAIN SELECT id FROM alerts WHERE alert_output_terms(output, output_prefixes) @@ $1::tsquery`,
               ["'id2999':*"],
             );
-            expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/alerts_output_words/);
+            expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/alerts_output_terms/);
           } finally {
             client.release();
           }

@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL store (`pg` with a pool): for several hubs sharing one database. A batch is one
- * `INSERT … SELECT FROM unnest(…) ON CONFLICT (id) DO NOTHING` statement: thirteen array parameters
+ * `INSERT … SELECT FROM unnest(…) ON CONFLICT (id) DO NOTHING` statement: fourteen array parameters
  * whatever the batch size, one round trip, atomic, and the server skips known ids itself.
  */
 import type pg from 'pg';
@@ -28,7 +28,7 @@ import type {
   StoredAlert,
 } from '../store.js';
 import { rollupApplies, rollupCountParts } from '../hourly-counts.js';
-import { planTextWords, SAMPLE_SIZE, WordSample } from './text-plan.js';
+import { outputPrefixes, planTextWords, SAMPLE_SIZE, WordSample } from './text-plan.js';
 import { openPostgresPool, type PostgresOptions } from './connection.js';
 import { postgresSchemaVersion } from './migrations.js';
 
@@ -38,13 +38,13 @@ const ROWS_PER_INSERT = 5000;
 /** The batch INSERT (exported for the benchmark's raw-driver ceiling). */
 export const INSERT_SQL = `
   INSERT INTO alerts (id, time, rule, priority, source, hostname, container_id, container_name, k8s_ns,
-                      output, output_fields, output_types, tags)
+                      output, output_fields, output_types, tags, output_prefixes)
   SELECT u.id, u.time, u.rule, u.priority, u.source, u.hostname, u.container_id, u.container_name, u.k8s_ns,
-         u.output, u.output_fields::jsonb, u.output_types::jsonb, u.tags::text[]
+         u.output, u.output_fields::jsonb, u.output_types::jsonb, u.tags::text[], u.output_prefixes
     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::text[],
-                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
       AS u(id, time, rule, priority, source, hostname, container_id, container_name, k8s_ns,
-           output, output_fields, output_types, tags)
+           output, output_fields, output_types, tags, output_prefixes)
   ON CONFLICT (id) DO NOTHING`;
 
 type RawRow = {
@@ -63,7 +63,7 @@ type RawRow = {
 
 class PostgresDialect implements Dialect {
   readonly params: unknown[] = [];
-  /** `words`: a tsquery of words every output holding the searched text has (text-plan.ts). */
+  /** `words`: a tsquery of terms every output holding the searched text has (text-plan.ts). */
   constructor(private readonly words?: string) {}
   bind(value: unknown): string {
     this.params.push(value);
@@ -78,9 +78,9 @@ class PostgresDialect implements Dialect {
   }
   outputContains(likePattern: string): string {
     if (this.words === undefined) return `output ILIKE ${this.bind(likePattern)} ESCAPE '\\'`;
-    // The words through their index; the whole text tested on what they find (`output || ''` so
+    // The terms through their index; the whole text tested on what they find (`output || ''` so
     // that the trigram index is not read as well: its lists are the cost avoided).
-    return `(alert_words(output) @@ ${this.bind(this.words)}::tsquery AND (output || '') ILIKE ${this.bind(likePattern)} ESCAPE '\\')`;
+    return `(alert_output_terms(output, output_prefixes) @@ ${this.bind(this.words)}::tsquery AND (output || '') ILIKE ${this.bind(likePattern)} ESCAPE '\\')`;
   }
 }
 
@@ -134,7 +134,7 @@ function textArrayLiteral(values: readonly string[]): string {
 
 /** Column arrays of a chunk of rows, in INSERT_SQL's parameter order. */
 export function columnArrays(rows: readonly AlertRow[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 13 }, () => new Array<unknown>(rows.length));
+  const cols: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(rows.length));
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     cols[0]![i] = r.id;
@@ -150,6 +150,7 @@ export function columnArrays(rows: readonly AlertRow[]): unknown[][] {
     cols[10]![i] = r.outputFields;
     cols[11]![i] = r.outputTypes;
     cols[12]![i] = textArrayLiteral(r.tags);
+    cols[13]![i] = outputPrefixes(r.output);
   }
   return cols;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { impliedWords, planTextWords, WordSample, words } from './text-plan.js';
+import { impliedWords, outputPrefixes, planTextWords, WordSample, words } from './text-plan.js';
 
 describe('impliedWords', () => {
   it('keeps words bounded by separators, the last one as a prefix, and never the first', () => {
@@ -72,7 +72,40 @@ describe('planTextWords', () => {
     expect(sample.frequency('never', false)).toBeCloseTo(0.5 / 1000);
   });
 
+  it('reads a prefix of two or three characters through its own term', () => {
+    // "hundredth" ends the text: words starting with "hun" (1 %).
+    expect(planTextWords('x id99999-hun', sample)).toBe("'id99999' & 'hun~'");
+    expect(planTextWords('x id99999-hu', sample)).toBe("'id99999' & 'hu~'");
+    // One character: only a prefix query says it (and "p" starts "pod" and "plain" everywhere).
+    expect(planTextWords('x id99999-p', sample)).toBe("'id99999'");
+    expect(planTextWords('x id99999-q', sample)).toBe("'id99999' & 'q':*");
+  });
+
+  it('reads a longer prefix whole when it names few alerts, else through its first three characters', () => {
+    // "id5" starts 111 of the 1,000 ids; "id5x" none: rare enough for a prefix query.
+    expect(planTextWords('x hundredth id5x', sample)).toBe("'id5x':* & 'hundredth'");
+    // Over 10M alerts the sample cannot tell "id12" (11 in 1,000) is rare enough: "id1" (111 in
+    // 1,000) is above a tenth, so only "hundredth" is left, and it names too many.
+    const big = new WordSample(outputs, 10_000_000);
+    expect(planTextWords('x tenth hundredth id12', big)).toBe("'hundredth' & 'tenth'");
+    expect(planTextWords('x id12', big)).toBeUndefined();
+    expect(planTextWords('x id123', sample)).toBe("'id123':*");
+  });
+
   it('does nothing without a sample', () => {
     expect(planTextWords('x hundredth id5', new WordSample([], 0))).toBeUndefined();
+  });
+});
+
+describe('outputPrefixes', () => {
+  it('lists the first two and three characters of every word once, lower-cased', () => {
+    expect(outputPrefixes('Cat /etc/shadow cat x9 a CATS')).toBe('ca~ cat~ et~ etc~ sh~ sha~ x9~');
+    expect(outputPrefixes('')).toBe('');
+    expect(outputPrefixes('-- / a_b')).toBe('');
+  });
+
+  it('leaves outputs outside ASCII to SQL', () => {
+    expect(outputPrefixes('user=Ärger')).toBeNull();
+    expect(outputPrefixes('K\u212A')).toBeNull();
   });
 });

@@ -1,23 +1,37 @@
 /**
- * Rare-text searches on PostgreSQL through an index of the outputs' words.
+ * Rare-text searches on PostgreSQL through an index of the outputs' words and word prefixes.
  *
  * The trigram index answers `output ILIKE '%…%'` by reading the posting list of every trigram of the
  * text. A pod name such as `redis-91-7d9f8b6c5-7x` is rare as a whole (1 alert in 29,000 in the
  * benchmark) but made of trigrams nearly every alert has (the replica set's hash, the `  3` that
  * starts every hex container id): 400–750 ms over 10M alerts, spent reading lists, for 276 rows.
  *
- * Migration 4 indexes each output's words (`alert_words`: the lower-cased output split at every
- * character that is not an ASCII letter or digit, as a tsvector, GIN). A text whose words are
- * bounded by separators within it names whole words of every output that contains it (`91` in
- * `redis-91-7d9f8b6c5-7x`), and its last word a word prefix (`7x` → `7x:*`); its first word may be
- * the end of a longer word and is not used. Those words are a condition every matching output
- * meets, so the result is exact as long as the whole text is still tested on the rows they find.
+ * Migration 5 indexes each output's terms (`alert_output_terms`, a tsvector in a GIN index): its
+ * words (the lower-cased output split at every character that is not an ASCII letter or digit) and,
+ * for every word, its first two and first three characters marked with `~` (`7d~`, `7d9~`: "a word
+ * starting with"). A text whose words are bounded by separators within it names whole words of every
+ * output that contains it (`91` in `redis-91-7d9f8b6c5-7x`), and its last word a word prefix (`7x`
+ * → `7x~`); its first word may be the end of a longer word and is not used. Those terms are a
+ * condition every matching output meets, so the result is exact as long as the whole text is still
+ * tested on the rows they find.
  *
- * Which words to use comes from a sample of outputs (about 2,000, taken again every few minutes):
+ * Prefixes are terms of their own because GIN reads a prefix query (`'7x':*`) by collecting every
+ * alert of every matching word into a bitmap before intersecting it with the other words (35–50 ms
+ * for a pod-name suffix on 1 alert in 97 over 10M alerts), while exact terms are intersected by
+ * skipping through their lists from the rarest (2 ms). A prefix longer than three characters uses
+ * its first three (`7d9~`), or the prefix query itself when the sample finds it rare enough that its
+ * bitmap is small.
+ *
+ * The writer computes an output's prefix terms ({@link outputPrefixes}) and stores them in
+ * `output_prefixes`; rows written without them (COPY, psql, rows stored before migration 5) get them
+ * from SQL inside the index expression, the same terms more slowly (regular expressions: ~70 µs per
+ * output against ~3 µs in JavaScript).
+ *
+ * Which terms to use comes from a sample of outputs (about 2,000, taken again every few minutes):
  * a text the sample finds common keeps the plain condition (the planner walks the time index and
- * stops after a page); otherwise the words the sample finds rarest are used, rarest first, until
- * they name a few hundred alerts, and a word in more than a tenth of the sample is never used
- * (reading its list is the cost being avoided); when the usable words still name more than about
+ * stops after a page); otherwise the terms the sample finds rarest are used, rarest first, until
+ * they name a few hundred alerts, and a term in more than a tenth of the sample is never used
+ * (reading its list is the cost being avoided); when the usable terms still name more than about
  * 0.2 % of the alerts, the plain condition is kept (reading them all would cost more than the
  * trigram index). Texts with characters outside ASCII keep the plain
  * condition (PostgreSQL's and JavaScript's lower case may differ there).
@@ -25,14 +39,14 @@
 
 /** Outputs a sample holds (fewer when the table is smaller). */
 export const SAMPLE_SIZE = 2000;
-/** Words in more than this fraction of outputs are not used. */
+/** Terms in more than this fraction of outputs are not used. */
 const MAX_WORD_FREQUENCY = 0.1;
-/** Words stop being added once they name about this many alerts. */
+/** Terms stop being added once they name about this many alerts. */
 const TARGET_CANDIDATES = 200;
-/** Words at most. */
+/** Terms at most. */
 const MAX_WORDS = 4;
 /**
- * Words that still name more than this fraction of the table are not used: reading and rechecking
+ * Terms that still name more than this fraction of the table are not used: reading and rechecking
  * each alert they name costs 15–40 µs, so past ~0.2 % (20,000 of 10M alerts) the trigram index's
  * plain condition (0.4–0.75 s over 10M alerts, whatever the text) is cheaper. A pod name whose other
  * words are all common left one word naming 90,000 alerts: 3.4 s.
@@ -40,8 +54,46 @@ const MAX_WORDS = 4;
 const MAX_CANDIDATE_FRACTION = 0.002;
 /** A text in at least this many sampled outputs is common: the plain condition finds a page fast. */
 const COMMON_IN_SAMPLE = 3;
+/** Lengths of the word prefixes the index holds as terms (`ab~`, `abc~`). */
+export const PREFIX_TERM_LENGTHS = [2, 3] as const;
+const LONGEST_PREFIX_TERM = 3;
+/**
+ * A prefix longer than {@link LONGEST_PREFIX_TERM} is read as a prefix query (its whole length,
+ * through a bitmap of every alert it names) when it names at most this many alerts, else through its
+ * first three characters' term.
+ */
+const MAX_PARTIAL_MATCH_ROWS = 10_000;
 
-/** Splits lower-cased text as `alert_words` does (runs of ASCII letters and digits). */
+/**
+ * The prefix terms of an output, space-separated, in first-seen order: `ab~` and `abc~` for every
+ * word (runs of ASCII letters and digits, lower-cased) of at least two or three characters. The
+ * same set `alert_output_prefixes` derives in SQL. Null for an output with characters outside
+ * ASCII: there PostgreSQL's `lower()` decides what a word is, so SQL derives them.
+ */
+export function outputPrefixes(output: string): string | null {
+  const seen = new Set<string>();
+  let start = -1;
+  const n = output.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? output.charCodeAt(i) : 32;
+    if (c > 0x7f) return null;
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+      if (start < 0) start = i;
+      continue;
+    }
+    if (start < 0) continue;
+    const len = i - start;
+    if (len >= 2) {
+      const three = output.slice(start, start + Math.min(3, len)).toLowerCase();
+      seen.add(`${three.slice(0, 2)}~`);
+      if (len >= 3) seen.add(`${three}~`);
+    }
+    start = -1;
+  }
+  return [...seen].join(' ');
+}
+
+/** Splits lower-cased text into words as `alert_output_terms` does (runs of ASCII letters and digits). */
 export function words(lowered: string): string[] {
   return lowered.split(/[^a-z0-9]+/).filter((w) => w !== '');
 }
@@ -109,21 +161,40 @@ export function impliedWords(text: string): TextWord[] {
   return out;
 }
 
-/** A tsquery (input syntax, lexemes quoted) of the words to use for `text`, or undefined: plain. */
+/** One term of a tsquery: a word, a prefix term (`abc~`) or a prefix query (`'a':*`). */
+interface Term {
+  query: string;
+  frequency: number;
+}
+
+/** The term reading `w` from the index, with its frequency in the sample. */
+function termOf(w: TextWord, sample: WordSample): Term {
+  if (!w.prefix) return { query: `'${w.word}'`, frequency: sample.frequency(w.word) };
+  const whole = sample.frequency(w.word, true);
+  if (
+    w.word.length === 1 ||
+    (w.word.length > LONGEST_PREFIX_TERM && whole * sample.rows <= MAX_PARTIAL_MATCH_ROWS)
+  )
+    return { query: `'${w.word}':*`, frequency: whole };
+  const head = w.word.slice(0, LONGEST_PREFIX_TERM);
+  return { query: `'${head}~'`, frequency: sample.frequency(head, true) };
+}
+
+/** A tsquery (input syntax, lexemes quoted) of the terms to use for `text`, or undefined: plain. */
 export function planTextWords(text: string, sample: WordSample): string | undefined {
   if (sample.size === 0 || sample.holding(text) >= COMMON_IN_SAMPLE) return undefined;
   const usable = impliedWords(text)
-    .map((w) => ({ ...w, frequency: sample.frequency(w.word, w.prefix) }))
-    .filter((w) => w.frequency <= MAX_WORD_FREQUENCY)
+    .map((w) => termOf(w, sample))
+    .filter((t) => t.frequency <= MAX_WORD_FREQUENCY)
     .sort((a, b) => a.frequency - b.frequency);
-  const chosen: TextWord[] = [];
+  const chosen: Term[] = [];
   let expected = Math.max(1, sample.rows);
-  for (const w of usable) {
+  for (const t of usable) {
     if (chosen.length >= MAX_WORDS || expected <= TARGET_CANDIDATES) break;
-    if (chosen.some((c) => c.word === w.word && c.prefix === w.prefix)) continue;
-    chosen.push(w);
-    expected *= w.frequency;
+    if (chosen.some((c) => c.query === t.query)) continue;
+    chosen.push(t);
+    expected *= t.frequency;
   }
   if (chosen.length === 0 || expected > Math.max(1, sample.rows) * MAX_CANDIDATE_FRACTION) return undefined;
-  return chosen.map((w) => `'${w.word}'${w.prefix ? ':*' : ''}`).join(' & ');
+  return chosen.map((t) => t.query).join(' & ');
 }
