@@ -54,8 +54,8 @@ const MAX_WORDS = 4;
 const MAX_CANDIDATE_FRACTION = 0.002;
 /** A text in at least this many sampled outputs is common: the plain condition finds a page fast. */
 const COMMON_IN_SAMPLE = 3;
-/** Lengths of the word prefixes the index holds as terms (`ab~`, `abc~`). */
-export const PREFIX_TERM_LENGTHS = [2, 3] as const;
+const NON_ASCII = /[^\x00-\x7f]/;
+/** The longest word prefix the index holds as a term (`ab~`, `abc~`). */
 const LONGEST_PREFIX_TERM = 3;
 /**
  * A prefix longer than {@link LONGEST_PREFIX_TERM} is read as a prefix query (its whole length,
@@ -71,26 +71,36 @@ const MAX_PARTIAL_MATCH_ROWS = 10_000;
  * ASCII: there PostgreSQL's `lower()` decides what a word is, so SQL derives them.
  */
 export function outputPrefixes(output: string): string | null {
+  if (NON_ASCII.test(output)) return null;
+  const lowered = output.toLowerCase();
   const seen = new Set<string>();
+  let out = '';
   let start = -1;
-  const n = output.length;
+  const n = lowered.length;
   for (let i = 0; i <= n; i++) {
-    const c = i < n ? output.charCodeAt(i) : 32;
-    if (c > 0x7f) return null;
-    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+    const c = i < n ? lowered.charCodeAt(i) : 32;
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) {
       if (start < 0) start = i;
       continue;
     }
     if (start < 0) continue;
     const len = i - start;
-    if (len >= 2) {
-      const three = output.slice(start, start + Math.min(3, len)).toLowerCase();
-      seen.add(`${three.slice(0, 2)}~`);
-      if (len >= 3) seen.add(`${three}~`);
-    }
     start = -1;
+    if (len < 2) continue;
+    const from = i - len;
+    const two = lowered.slice(from, from + 2);
+    if (!seen.has(two)) {
+      seen.add(two);
+      out += `${two}~ `;
+    }
+    if (len < 3) continue;
+    const three = lowered.slice(from, from + 3);
+    if (!seen.has(three)) {
+      seen.add(three);
+      out += `${three}~ `;
+    }
   }
-  return [...seen].join(' ');
+  return out.slice(0, -1);
 }
 
 /** Splits lower-cased text into words as `alert_output_terms` does (runs of ASCII letters and digits). */
