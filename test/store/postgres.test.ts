@@ -251,7 +251,7 @@ describe.skipIf(pgServer.skip !== undefined)(
             DROP FUNCTION alert_counts_added, alert_counts_removed, alert_counts_cleared CASCADE;
             DROP FUNCTION alert_counts_hour;
             DROP INDEX alerts_output_terms;
-            DROP FUNCTION alert_output_terms, alert_output_prefixes;
+            DROP FUNCTION alert_output_terms;
             ALTER TABLE alerts DROP COLUMN output_prefixes;
             DELETE FROM vigil_migrations WHERE version >= 3;`);
         } finally {

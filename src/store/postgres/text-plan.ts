@@ -24,8 +24,8 @@
  *
  * The writer computes an output's prefix terms ({@link outputPrefixes}) and stores them in
  * `output_prefixes`; rows written without them (COPY, psql, rows stored before migration 5) get them
- * from SQL inside the index expression, the same terms more slowly (regular expressions: ~70 µs per
- * output against ~3 µs in JavaScript).
+ * from SQL inside the index expression, the same terms more slowly (a regular expression: 60–90 µs
+ * per output against ~5 µs in JavaScript).
  *
  * Which terms to use comes from a sample of outputs (about 2,000, taken again every few minutes):
  * a text the sample finds common keeps the plain condition (the planner walks the time index and
@@ -67,7 +67,7 @@ const MAX_PARTIAL_MATCH_ROWS = 10_000;
 /**
  * The prefix terms of an output, space-separated, in first-seen order: `ab~` and `abc~` for every
  * word (runs of ASCII letters and digits, lower-cased) of at least two or three characters. The
- * same set `alert_output_prefixes` derives in SQL. Null for an output with characters outside
+ * same set `alert_output_terms` derives in SQL when given none. Null for an output with characters outside
  * ASCII: there PostgreSQL's `lower()` decides what a word is, so SQL derives them.
  */
 export function outputPrefixes(output: string): string | null {
