@@ -14,7 +14,7 @@ export interface PostgresOptions {
   /** Pool size (default 4). */
   poolSize?: number;
   /**
-   * Alerts (the planner's estimate) from which text filters may go through the words index
+   * Alerts (the planner's estimate) from which text filters may go through the terms index
    * (default 200,000; below it the plain condition is as fast). Tests set it low.
    */
   wordSearchMinRows?: number;

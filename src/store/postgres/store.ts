@@ -89,7 +89,7 @@ const SAMPLE_MAX_AGE_MS = 5 * 60_000;
 /** Below this many alerts (the planner's estimate) text searches keep the plain condition. */
 const SAMPLE_MIN_ROWS = 200_000;
 
-/** work_mem for a query through the words index (more when the server's setting is larger). */
+/** work_mem for a query through the terms index (more when the server's setting is larger). */
 const WORDS_WORK_MEM = '64MB';
 
 /** Container values a page query splits into arms (more: one plain query). */
@@ -249,11 +249,12 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Runs a query; `bitmaps`: it reads the words index, whose prefix terms build a bitmap of every
-   * alert with such a word (72,000 for a pod-name suffix over 10M alerts). With PostgreSQL's default
-   * 4 MB of work_mem that bitmap turns lossy: whole pages come back, half the rows then fail the
-   * recheck, and the query read 1,000 heap pages in 140 ms instead of 215 in 27 ms. So such a query
-   * gets at least {@link WORDS_WORK_MEM} for its transaction alone.
+   * Runs a query; `bitmaps`: it reads the terms index, whose prefix queries (`'a':*`; schema
+   * version 4 used one for every text ending inside a word) build a bitmap of every alert with such
+   * a word (72,000 for a pod-name suffix over 10M alerts). With PostgreSQL's default 4 MB of work_mem
+   * that bitmap turns lossy: whole pages come back, half the rows then fail the recheck, and the
+   * query read 1,000 heap pages in 140 ms instead of 215 in 27 ms. So such a query gets at least
+   * {@link WORDS_WORK_MEM} for its transaction alone.
    */
   private async read<R extends pg.QueryResultRow>(
     sql: string,
@@ -271,7 +272,7 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The words of a searched text worth reading from the words index (text-plan.ts), judged by a
+   * The terms of a searched text worth reading from the terms index (text-plan.ts), judged by a
    * sample of outputs taken at most {@link SAMPLE_MAX_AGE_MS} ago, as a tsquery; undefined: the
    * plain condition. Public for tests and diagnostics.
    */
