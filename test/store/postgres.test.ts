@@ -251,7 +251,7 @@ describe.skipIf(pgServer.skip !== undefined)(
             DROP FUNCTION alert_counts_added, alert_counts_removed, alert_counts_cleared CASCADE;
             DROP FUNCTION alert_counts_hour;
             DROP INDEX alerts_output_terms;
-            DROP FUNCTION alert_output_terms;
+            DROP FUNCTION alert_output_terms, alert_words;
             ALTER TABLE alerts DROP COLUMN output_prefixes;
             DELETE FROM vigil_migrations WHERE version >= 3;`);
         } finally {
@@ -267,6 +267,59 @@ describe.skipIf(pgServer.skip !== undefined)(
           expect(rows.rows.reduce((s, r) => s + Number(r.n), 0)).toBe(40);
           expect(rows.rows[0]).toEqual({ hour: '0', rule: 'r0', n: '2' });
           expect(await again.countAlerts({ rule: 'r1' })).toBe(20);
+        } finally {
+          await again.close();
+        }
+      });
+
+      it('indexes the terms of alerts stored before schema version 5 when it migrates', async () => {
+        const schema = newSchema();
+        const alerts: StoredAlert[] = Array.from({ length: 300 }, (_, i) => ({
+          id: `u${i}`,
+          time: BigInt(i) * 1_000_000n,
+          rule: 'r',
+          priority: 'ERROR' as const,
+          source: 'syscall',
+          hostname: 'h',
+          output: `shell in pod web-${i % 3}-7d9f8b6c5-${(i % 47).toString(36)}x (user=root)`,
+          outputFields: {},
+          tags: [],
+        }));
+        const store = await openPostgresStore({ url, schema });
+        try {
+          await store.insertAlerts(alerts);
+          // Back to version 4 (as a database written by the previous Vigil): words only.
+          await store.pool.query(`
+            DROP INDEX alerts_output_terms;
+            DROP FUNCTION alert_output_terms;
+            ALTER TABLE alerts DROP COLUMN output_prefixes;
+            CREATE INDEX alerts_output_words ON alerts USING gin (alert_words(output));
+            DELETE FROM vigil_migrations WHERE version >= 5;`);
+        } finally {
+          await store.close();
+        }
+        const again = await openPostgresStore({ url, schema, wordSearchMinRows: 0 });
+        try {
+          expect(await again.schemaVersion()).toBe(POSTGRES_SCHEMA_VERSION);
+          const idx = await again.pool.query<{ indexname: string }>(
+            `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'alerts_output_%' ORDER BY 1`,
+            [schema],
+          );
+          expect(idx.rows.map((r) => r.indexname)).toEqual(['alerts_output_terms', 'alerts_output_trgm']);
+          const nulls = await again.pool.query<{ n: string }>(
+            'SELECT count(*) AS n FROM alerts WHERE output_prefixes IS NULL',
+          );
+          expect(nulls.rows[0]!.n).toBe('300');
+          await again.pool.query('ANALYZE alerts');
+          // Through the prefix term of the suffix, on rows whose terms SQL derived.
+          const text = 'web-1-7d9f8b6c5-3x';
+          expect(await again.textWords(text)).toBe("'3x~'");
+          const expected = alerts
+            .filter((a) => a.output.includes(text))
+            .map((a) => a.id)
+            .reverse();
+          expect(expected.length).toBeGreaterThan(0);
+          expect((await again.queryAlerts({ text, limit: 500 })).alerts.map((a) => a.id)).toEqual(expected);
         } finally {
           await again.close();
         }

@@ -163,7 +163,9 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     // expression (~60-90 µs per output), so building the index over a large store takes much longer
     // than migration 4 did (161 s for 1M alerts on 2 cores, against ~35 s). The words come from one
     // regexp_replace (faster than migration 4's split). A 2-character word gives `ab~` twice and a
-    // 1-character word itself: duplicates of terms it has anyway.
+    // 1-character word itself: duplicates of terms it has anyway. alert_words stays (unindexed) so
+    // that a hub of the previous version still running against this database searches text slowly
+    // instead of failing.
     sql: `
       ALTER TABLE alerts ADD COLUMN output_prefixes text;
       CREATE FUNCTION alert_output_terms(output text, prefixes text) RETURNS tsvector
@@ -176,7 +178,6 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       SET LOCAL maintenance_work_mem = '256MB';
       CREATE INDEX alerts_output_terms ON alerts USING gin (alert_output_terms(output, output_prefixes));
       DROP INDEX IF EXISTS alerts_output_words;
-      DROP FUNCTION IF EXISTS alert_words(text);
     `,
   },
 ];

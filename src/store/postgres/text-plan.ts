@@ -180,12 +180,11 @@ interface Term {
 /** The term reading `w` from the index, with its frequency in the sample. */
 function termOf(w: TextWord, sample: WordSample): Term {
   if (!w.prefix) return { query: `'${w.word}'`, frequency: sample.frequency(w.word) };
-  const whole = sample.frequency(w.word, true);
-  if (
-    w.word.length === 1 ||
-    (w.word.length > LONGEST_PREFIX_TERM && whole * sample.rows <= MAX_PARTIAL_MATCH_ROWS)
-  )
-    return { query: `'${w.word}':*`, frequency: whole };
+  if (w.word.length === 1) return { query: `'${w.word}':*`, frequency: sample.frequency(w.word, true) };
+  if (w.word.length > LONGEST_PREFIX_TERM) {
+    const whole = sample.frequency(w.word, true);
+    if (whole * sample.rows <= MAX_PARTIAL_MATCH_ROWS) return { query: `'${w.word}':*`, frequency: whole };
+  }
   const head = w.word.slice(0, LONGEST_PREFIX_TERM);
   return { query: `'${head}~'`, frequency: sample.frequency(head, true) };
 }
@@ -205,6 +204,8 @@ export function planTextWords(text: string, sample: WordSample): string | undefi
     chosen.push(t);
     expected *= t.frequency;
   }
-  if (chosen.length === 0 || expected > Math.max(1, sample.rows) * MAX_CANDIDATE_FRACTION) return undefined;
+  // (Never below the few hundred a plan aims at: on a small table those are cheap whatever the fraction.)
+  const bound = Math.max(TARGET_CANDIDATES, sample.rows * MAX_CANDIDATE_FRACTION);
+  if (chosen.length === 0 || expected > bound) return undefined;
   return chosen.map((t) => t.query).join(' & ');
 }
