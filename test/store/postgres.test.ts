@@ -19,6 +19,21 @@ import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres/migrations.js'
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { describeStoreContract } from './store.contract.js';
 
+/** An alert of rule `r` on host `h`, `i` ms into the epoch, with `output`: for text-search tests. */
+function textAlert(id: string, i: number, output: string): StoredAlert {
+  return {
+    id,
+    time: BigInt(i) * 1_000_000n,
+    rule: 'r',
+    priority: 'ERROR',
+    source: 'syscall',
+    hostname: 'h',
+    output,
+    outputFields: {},
+    tags: [],
+  };
+}
+
 function startPostgres(): { url?: string; skip?: string } {
   const fromEnv = process.env.VIGIL_PG_URL;
   if (fromEnv) return { url: fromEnv };
@@ -274,17 +289,9 @@ describe.skipIf(pgServer.skip !== undefined)(
 
       it('indexes the terms of alerts stored before schema version 5 when it migrates', async () => {
         const schema = newSchema();
-        const alerts: StoredAlert[] = Array.from({ length: 300 }, (_, i) => ({
-          id: `u${i}`,
-          time: BigInt(i) * 1_000_000n,
-          rule: 'r',
-          priority: 'ERROR' as const,
-          source: 'syscall',
-          hostname: 'h',
-          output: `shell in pod web-${i % 3}-7d9f8b6c5-${(i % 47).toString(36)}x (user=root)`,
-          outputFields: {},
-          tags: [],
-        }));
+        const alerts = Array.from({ length: 300 }, (_, i) =>
+          textAlert(`u${i}`, i, `shell in pod web-${i % 3}-7d9f8b6c5-${(i % 47).toString(36)}x (user=root)`),
+        );
         const store = await openPostgresStore({ url, schema });
         try {
           await store.insertAlerts(alerts);
@@ -400,17 +407,7 @@ describe.skipIf(pgServer.skip !== undefined)(
               );
               parts.push(SEPS[rnd(SEPS.length)]!);
             }
-            return {
-              id: `w${i}`,
-              time: BigInt(i) * 1_000_000n,
-              rule: 'r',
-              priority: 'ERROR' as const,
-              source: 'syscall',
-              hostname: 'h',
-              output: parts.join(''),
-              outputFields: {},
-              tags: [],
-            };
+            return textAlert(`w${i}`, i, parts.join(''));
           });
           await store.insertAlerts(alerts);
           // The writer's prefix terms are the ones SQL derives for rows written without them.
