@@ -72,35 +72,12 @@ const MAX_PARTIAL_MATCH_ROWS = 10_000;
  */
 export function outputPrefixes(output: string): string | null {
   if (NON_ASCII.test(output)) return null;
-  const lowered = output.toLowerCase();
-  const seen = new Set<string>();
-  let out = '';
-  let start = -1;
-  const n = lowered.length;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? lowered.charCodeAt(i) : 32;
-    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) {
-      if (start < 0) start = i;
-      continue;
-    }
-    if (start < 0) continue;
-    const len = i - start;
-    start = -1;
-    if (len < 2) continue;
-    const from = i - len;
-    const two = lowered.slice(from, from + 2);
-    if (!seen.has(two)) {
-      seen.add(two);
-      out += `${two}~ `;
-    }
-    if (len < 3) continue;
-    const three = lowered.slice(from, from + 3);
-    if (!seen.has(three)) {
-      seen.add(three);
-      out += `${three}~ `;
-    }
+  const terms = new Set<string>();
+  for (const w of words(output.toLowerCase())) {
+    if (w.length >= 2) terms.add(`${w.slice(0, 2)}~`);
+    if (w.length >= 3) terms.add(`${w.slice(0, 3)}~`);
   }
-  return out.slice(0, -1);
+  return [...terms].join(' ');
 }
 
 /** Splits lower-cased text into words as `alert_output_terms` does (runs of ASCII letters and digits). */
@@ -158,7 +135,7 @@ export interface TextWord {
  * Empty for text outside ASCII.
  */
 export function impliedWords(text: string): TextWord[] {
-  if (/[^\x00-\x7f]/.test(text)) return [];
+  if (NON_ASCII.test(text)) return [];
   const lowered = text.toLowerCase();
   const out: TextWord[] = [];
   for (const m of lowered.matchAll(/[a-z0-9]+/g)) {
