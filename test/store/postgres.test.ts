@@ -348,9 +348,9 @@ describe.skipIf(pgServer.skip !== undefined)(
             'K\u212A kelvin',
           ];
           for (const o of outputs) {
-            const r = await store.pool.query<{ same: boolean; sql: string; words: string }>(
+            const r = await store.pool.query<{ same: boolean; sql: string; writer: string }>(
               `SELECT alert_output_terms($1, $2) = alert_output_terms($1, NULL) AS same,
-                      alert_output_terms($1, NULL)::text AS sql, alert_output_terms($1, $2)::text AS words`,
+                      alert_output_terms($1, NULL)::text AS sql, alert_output_terms($1, $2)::text AS writer`,
               [o, outputPrefixes(o)],
             );
             expect(r.rows[0], JSON.stringify(o)).toMatchObject({ same: true });
