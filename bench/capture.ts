@@ -19,6 +19,11 @@
  * adds to its event counts; other eBPF probes attached at the same time (another `vigil run`, a
  * test) slow the syscalls of both conditions and are reported.
  *
+ * The storm also runs, in every round, under the probe alone: the agent's own loader command (the
+ * same binary, syscalls and options, read from the first agent's loader) with its output thrown
+ * away and no agent. That splits the storm's slowdown into the kernel side (the tracepoint, the
+ * probe, the loader's draining) and what the agent adds on top (its CPU, shared with the workload).
+ *
  * Needs root, `npm run build` and `scripts/build-bpf.sh`. Environment: VIGIL_BENCH_CAPTURE_ROUNDS
  * (default 5), VIGIL_BENCH_CAPTURE_PAIRS (storm pairs, 200,000), VIGIL_BENCH_CAPTURE_REQUESTS
  * (http requests, 10,000), VIGIL_BENCH_CAPTURE_RATE (events/s of the rate test, 100,000),
@@ -438,6 +443,38 @@ async function withAgent(agent: Agent, w: Workload): Promise<AgentRun> {
   };
 }
 
+/** The command line of the agent's eBPF loader (binary first), or undefined when it has none. */
+function loaderCommand(agentPid: number): string[] | undefined {
+  const l = processesNamed('vigil-capture').find((p) => p.ppid === agentPid);
+  if (!l) return undefined;
+  try {
+    return readFileSync(`/proc/${l.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `w` with only the probe attached: `cmd` (the agent's loader command), its output discarded. */
+async function probeAlone(w: Workload, cmd: string[]): Promise<Work> {
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const errors: string[] = [];
+  const ready = await new Promise<boolean>((res) => {
+    createInterface({ input: child.stderr! }).on('line', (l) => {
+      if (errors.length < 20) errors.push(l);
+      if (l.includes('"type":"ready"')) res(true);
+    });
+    void exited.then(() => res(false));
+  });
+  if (!ready) throw new Error(`bench:capture: the probe alone did not start:\n${errors.join('\n')}`);
+  try {
+    return await alone(w);
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
+}
+
 async function alone(w: Workload): Promise<Work> {
   await w.prepare();
   try {
@@ -567,6 +604,8 @@ async function variantSeries(): Promise<void> {
 
 const base: Record<string, Work[]> = { storm: [], http: [] };
 const traced: Record<string, AgentRun[]> = { storm: [], http: [] };
+const probeOnly: Work[] = [];
+let probeCmd: string[] | undefined;
 let foreign = 0;
 const peak = { agent: 0, loader: 0 };
 const summaries: AgentSummary[] = [];
@@ -583,6 +622,7 @@ try {
     const runAgent = async (): Promise<void> => {
       const agent = await Agent.start();
       try {
+        probeCmd ??= loaderCommand(agent.pid);
         for (const w of [storm, http]) {
           foreign += foreignProbes(agent.pid);
           traced[w.name]!.push(await withAgent(agent, w));
@@ -594,12 +634,20 @@ try {
         summaries.push(await agent.stop());
       }
     };
+    // The probe alone runs after the agent in every round (it needs the agent's loader command).
+    const runProbe = async (): Promise<void> => {
+      if (!probeCmd) return;
+      foreign += foreignProbes();
+      probeOnly.push(await probeAlone(storm, probeCmd));
+    };
     if (agentFirst) {
       await runAgent();
+      await runProbe();
       await runBase();
     } else {
       await runBase();
       await runAgent();
+      await runProbe();
     }
     console.error(`round ${r + 1}/${ROUNDS} done (load ${loadavg()[0]?.toFixed(2)})`);
   }
@@ -703,6 +751,17 @@ for (const r of rows) {
       `${num(r.eventsPerS)} | ${(r.agentCores * 100).toFixed(0)}% of a core | ${num(r.agentCpuPerEventNs)} ns | ${num(r.drops)} |`,
   );
 }
+const stormRow = rows.find((r) => r.name === 'storm')!;
+const probeWall = probeOnly.length ? median(probeOnly.map((x) => x.wallNs / x.units)) : NaN;
+const probeCpu = probeOnly.length ? median(probeOnly.map((x) => x.cpuNs / x.units)) : NaN;
+const probeLines = probeOnly.length
+  ? [
+      `Probe alone on the storm (the agent's loader command, its output discarded, no agent; ${probeOnly.length} runs in the same rounds): ` +
+        `${num(probeWall)} / ${num(probeCpu)} ns per pair, ${(probeWall / stormRow.baseWall).toFixed(2)}x wall, ` +
+        `${(probeCpu / stormRow.baseCpu).toFixed(2)}x CPU; the agent adds ${(stormRow.wallX - probeWall / stormRow.baseWall).toFixed(2)}x wall and ` +
+        `${(stormRow.cpuX - probeCpu / stormRow.baseCpu).toFixed(2)}x CPU on top.`,
+    ]
+  : ['Probe alone on the storm: not measured (the agent had no eBPF loader).'];
 const rateRssMb = mb(rateRss.agent);
 const rateLines = [
   `Rate test (c): \`vigil-workload paced ${ratePairs} ${RATE_S}\` (${num(RATE)} captured events/s from the workload, ` +
@@ -715,13 +774,13 @@ const notes = [
   `Peak RSS of the agent over the storm/http rounds: ${mb(peak.agent).toFixed(0)} MB (loader ${mb(peak.loader).toFixed(0)} MB). ` +
     `Drops over those rounds by reason (agent summaries): ${dropReasons(totalDrops)}.`,
   `Load average (1/5/15 min) ${loadStart.join(' / ')} at the start, ${loadEnd.join(' / ')} at the end; ` +
-    `other eBPF capture loaders were attached during ${foreign} of the ${ROUNDS * 4 + 1} measured runs.`,
+    `other eBPF capture loaders were attached during ${foreign} of the ${ROUNDS * 4 + probeOnly.length + 1} measured runs.`,
 ];
 
 console.log(
   `bench:capture, ${ROUNDS} interleaved rounds: storm ${num(PAIRS)} pairs, http ${num(REQUESTS)} requests over ${CONCURRENCY} keep-alive connections; medians per unit`,
 );
-for (const l of [...table, '', ...rateLines, ...notes]) console.log(l);
+for (const l of [...table, '', ...probeLines, '', ...rateLines, ...notes]) console.log(l);
 
 writeDocBlock(
   'capture',
@@ -730,6 +789,8 @@ writeDocBlock(
     `${ROUNDS} interleaved rounds; storm ${num(PAIRS)} openat+close pairs; http ${num(REQUESTS)} requests over ${CONCURRENCY} keep-alive connections; medians per pair / request. The agent: \`vigil run --json\` as installed (\`node ${cliNodeFlags.join(' ')} dist/src/cli/main.js run --json\`; default rules, eBPF driver).`,
     '',
     ...table,
+    '',
+    ...probeLines,
     '',
     ...rateLines,
     '',
@@ -743,6 +804,10 @@ for (const r of rows) {
   console.log(`BENCH capture_${r.name}_agent_events_per_s ${Math.round(r.eventsPerS)} events/s`);
   console.log(`BENCH capture_${r.name}_agent_cpu ${(r.agentCores * 100).toFixed(1)} %core`);
   console.log(`BENCH capture_${r.name}_drops ${r.drops} events`);
+}
+if (probeOnly.length) {
+  console.log(`BENCH capture_storm_probe_slowdown_wall ${(probeWall / stormRow.baseWall).toFixed(3)} x`);
+  console.log(`BENCH capture_storm_probe_slowdown_cpu ${(probeCpu / stormRow.baseCpu).toFixed(3)} x`);
 }
 console.log(`BENCH capture_agent_peak_rss ${mb(peak.agent).toFixed(1)} MB`);
 console.log(`BENCH capture_rate_events_per_s ${Math.round(rateRun.eventsPerS)} events/s`);
