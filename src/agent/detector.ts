@@ -24,6 +24,7 @@ import { hostname as osHostname } from 'node:os';
 import type { Alert, Engine } from '../engine/engine.js';
 import type { ContainerInfo, SyscallEvent } from '../engine/event.js';
 import { createContainerResolver } from '../capture/containers/index.js';
+import { RepeatedOpens } from './repeats.js';
 import { bootstrapFromProc, type ProcBootstrapStats } from '../capture/proc-bootstrap.js';
 import { selectDriver, type DriverName } from '../capture/driver-select.js';
 import { BpfSource } from '../capture/sources/ebpf/source.js';
@@ -88,6 +89,11 @@ export interface DetectorStats {
   events: number;
   /** Events evaluated by the rules (exit events after state tracking). */
   evaluated: number;
+  /**
+   * Of `evaluated`, repeated opens answered with the previous event's verdict instead of being
+   * evaluated again (agent/repeats.ts): same thread, same parameters, nothing else in between.
+   */
+  reused: number;
   alerts: number;
   alertsByRule: Record<string, number>;
   /** Lost events by reason. */
@@ -156,6 +162,7 @@ export class Detector {
   private lastTs = 0n;
   private skipUntil = 0n;
   private readonly counters: DetectorStats;
+  private readonly repeats = new RepeatedOpens();
   private reportedDrops = 0;
   private lastDropAlert = 0;
   private dropsAtLastCheck = 0;
@@ -177,6 +184,7 @@ export class Detector {
       driver: undefined,
       events: 0,
       evaluated: 0,
+      reused: 0,
       alerts: 0,
       alertsByRule: {},
       drops: {},
@@ -323,6 +331,7 @@ export class Detector {
 
   private onRawBatch(batch: RawEbpfEvent[]): void {
     const state = this.state;
+    const repeats = this.repeats;
     this.counters.events += batch.length;
     // A batch holds a whole pipe read (hundreds of events): each event is let go once handled, so
     // the young-generation collections that run meanwhile do not copy the ones already done.
@@ -332,12 +341,22 @@ export class Detector {
       slots[i] = undefined;
       if (raw.ts <= this.skipUntil) continue; // seen by the previous probe during a switch
       if (raw.ts > this.lastTs) this.lastTs = raw.ts;
+      const before = state.version;
       const ev = state.processEvent(raw);
-      if (ev) this.onEvent(ev, false);
+      if (!ev) continue;
+      const engine = this.engine;
+      if (repeats.reuse(raw, ev, engine, before, state.version)) {
+        this.counters.evaluated++;
+        this.counters.reused++;
+        continue;
+      }
+      const matched = this.onEvent(ev, false);
+      repeats.record(raw, ev, engine, state.version, matched);
     }
   }
 
-  private onEvent(ev: SyscallEvent, count = true): void {
+  /** Evaluates one event; answers whether any rule matched it. */
+  private onEvent(ev: SyscallEvent, count = true): boolean {
     if (count) this.counters.events++;
     if (ev.container && ev.container.name === undefined && this.opts.containerResolver) {
       const found = this.resolveContainer(ev.container.id);
@@ -346,6 +365,7 @@ export class Detector {
     this.counters.evaluated++;
     const alerts = this.engine.process(ev);
     for (let i = 0; i < alerts.length; i++) this.emit(alerts[i]!);
+    return alerts.length > 0;
   }
 
   /** The resolver caches hits and retries misses after a while (runc writes its state after the first events). */

@@ -13,6 +13,7 @@ import {
   repeatedNodes,
   SharedSubexpressions,
 } from './compile/index.js';
+import { isRepeatableCondition } from './compile/repeatable.js';
 import type { FieldProvider } from './fields/types.js';
 import { fieldProviderFor } from './fields/index.js';
 import { compileOutput, type CompiledOutput } from './output/format.js';
@@ -117,6 +118,8 @@ export class Engine {
   /** The last syscall event type seen and its rules: consecutive events are often of one type. */
   private lastType: string | undefined = undefined;
   private lastCandidates: Candidate[] = [];
+  /** Per syscall event type: whether its rules read only repeatable fields (see repeatable.ts). */
+  private readonly repeatableTypes = new Map<string, boolean>();
 
   constructor(
     readonly loaded: LoadResult,
@@ -250,6 +253,23 @@ export class Engine {
     if (!idx) return new Set();
     if (idx.allTypes.length > 0) return null;
     return new Set(idx.byType.keys());
+  }
+
+  /**
+   * True when every enabled rule that can see syscall events of `type` reads only fields fixed by
+   * the event's parameters, its thread and the state (not its time, number or CPU): two events of
+   * that type with the same parameters from the same thread, meeting the same state, get the same
+   * answer (compile/repeatable.ts).
+   */
+  isRepeatable(type: string): boolean {
+    let r = this.repeatableTypes.get(type);
+    if (r === undefined) {
+      const idx = this.index.get('syscall');
+      const candidates = idx ? (idx.byType.get(type) ?? idx.allTypes) : [];
+      r = candidates.every((c) => isRepeatableCondition(c.a.rule.ast));
+      this.repeatableTypes.set(type, r);
+    }
+    return r;
   }
 
   /** Evaluate one event; returns the alerts it raised (a shared empty array when none). */

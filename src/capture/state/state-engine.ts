@@ -415,6 +415,7 @@ export class StateEngine {
   private readonly opts: Required<Omit<StateEngineOptions, 'hostname' | 'maxThreads'>>;
   private hostname: string | undefined;
   private num = 0;
+  private changes = 0;
   private pendingThreadRemoval: number | undefined;
   private pendingFdRemoval: { tinfo: ThreadState; fd: number } | undefined;
   readonly stats: StateEngineStats = {
@@ -448,13 +449,24 @@ export class StateEngine {
   // ---------------------------------------------------------------------------------------------
   // Bootstrap (capture process lists now, /proc for live sources later)
 
+  /**
+   * Moves on whenever the state may have changed: with every event processed and every addition
+   * from outside (bootstrap, container metadata). Two reads that give the same number saw the same
+   * state in between.
+   */
+  get version(): number {
+    return this.changes;
+  }
+
   /** Adds a thread from a process list entry (a capture's, or one read from /proc). */
   addThread(entry: ScapThreadEntry | ThreadSeed): ThreadState {
+    this.changes++;
     return this.table.add(entry);
   }
 
   /** Adds an open fd of a thread's process (capture fd lists, /proc/<pid>/fd). */
   addFd(entry: ScapFdEntry): void {
+    this.changes++;
     const t = this.table.get(entry.tid);
     if (!t) return; // libscap drops fds of unknown threads as well
     t.fdTable.set(entry.fd, fdFromEntry(entry));
@@ -462,18 +474,22 @@ export class StateEngine {
 
   /** Adds a network interface (used to fill in unspecified source addresses of UDP tuples). */
   addInterface(i: ScapInterface): void {
+    this.changes++;
     this.interfaces.push(i);
   }
 
   addUser(u: ScapUser): void {
+    this.changes++;
     this.table.users.addUser(u);
   }
 
   addGroup(g: ScapGroup): void {
+    this.changes++;
     this.table.users.addGroup(g);
   }
 
   setMachine(m: ScapMachineInfo): void {
+    this.changes++;
     if (this.hostname === undefined && m.hostname) this.hostname = m.hostname;
   }
 
@@ -483,6 +499,7 @@ export class StateEngine {
    * listens on as server sockets (libsinsp's fix_sockets_coming_from_proc).
    */
   finishBootstrap(): void {
+    this.changes++;
     const serverPorts = new Set<number>();
     for (const t of this.table.values()) {
       t.children = 0;
@@ -506,6 +523,7 @@ export class StateEngine {
 
   /** Adds container metadata (container metaevents, or a runtime client for live capture). */
   addContainer(info: ContainerInfo): void {
+    this.changes++;
     this.containers.set(info.id, info);
     this.stats.containers = this.containers.size;
   }
@@ -520,6 +538,7 @@ export class StateEngine {
   processEvent(raw: RawSyscallEvent): SyscallEvent | undefined {
     const info = raw.info ?? eventInfo(raw.type);
     if (!info) return undefined;
+    this.changes++;
     this.flushRemovals();
     const num = ++this.num;
     this.stats.events++;

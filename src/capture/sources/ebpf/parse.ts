@@ -187,6 +187,8 @@ export class RawEbpfEvent {
     readonly dataAt: number,
     readonly nparams: number,
     readonly lenSize: 2 | 4,
+    /** Where the event's last parameter ends in `buf`: its lengths and data are `[lensAt, end)`. */
+    readonly end: number,
   ) {
     this.lastOffset = dataAt;
   }
@@ -368,6 +370,7 @@ export class EbpfStreamParser {
       dataAt,
       nparams,
       lenSize,
+      end,
     );
   }
 }

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { parseCondition } from '../condition/index.js';
+import { createEngine } from '../engine.js';
+import { loadRules } from '../rules/index.js';
+import { isRepeatableCondition, isRepeatableField } from './repeatable.js';
+
+function cond(text: string): boolean {
+  const r = parseCondition(text);
+  if (!r.ok) throw new Error(`${text}: ${JSON.stringify(r)}`);
+  return isRepeatableCondition(r.ast);
+}
+
+describe('repeatable fields and conditions', () => {
+  it('fields fixed by the parameters, the thread and the state are repeatable', () => {
+    for (const f of [
+      'evt.type',
+      'evt.dir',
+      'evt.arg.flags',
+      'evt.rawres',
+      'evt.is_open_read',
+      'fd.name',
+      'fd.directory',
+      'fd.name_changed',
+      'proc.name',
+      'proc.aname',
+      'proc.pid.ts',
+      'user.name',
+      'container.id',
+      'k8s.pod.name',
+    ])
+      expect(isRepeatableField(f), f).toBe(true);
+  });
+
+  it("fields of the event's time, number or CPU, durations and other sources are not", () => {
+    for (const f of [
+      'evt.time',
+      'evt.time.s',
+      'evt.rawtime',
+      'evt.datetime',
+      'evt.reltime',
+      'evt.deltatime',
+      'evt.outputtime',
+      'evt.latency',
+      'evt.wait_latency',
+      'evt.num',
+      'evt.cpu',
+      'evt.around',
+      'evt.count',
+      'proc.duration',
+      'proc.ppid.duration',
+      'thread.exectime',
+      'ka.verb',
+      'jevt.value',
+    ])
+      expect(isRepeatableField(f), f).toBe(false);
+  });
+
+  it('a condition is repeatable when every field it reads is, on either side and in transformers', () => {
+    expect(
+      cond('evt.type = openat and fd.name in (/etc/shadow, /etc/sudoers) and not proc.name = sudo'),
+    ).toBe(true);
+    expect(cond('tolower(fd.name) startswith /etc and fd.name != val(proc.cwd)')).toBe(true);
+    expect(cond('evt.type = openat and evt.num > 100')).toBe(false);
+    expect(cond('fd.name = val(evt.cpu)')).toBe(false);
+    expect(cond('concat(fd.name, proc.duration) = x')).toBe(false);
+    expect(cond('proc.duration exists')).toBe(false);
+    // evt.num against 0 is constant (events are numbered from 1): Falco's `never_true` macro.
+    expect(cond('evt.type = openat and not (evt.num=0)')).toBe(true);
+    expect(cond('evt.num >= 0 and evt.num != 0')).toBe(true);
+    expect(cond('evt.num = 1')).toBe(false);
+    expect(cond('evt.num in (0)')).toBe(false);
+    // An unresolved macro name could read anything.
+    expect(cond('evt.type = openat and some_macro')).toBe(false);
+  });
+
+  it("the engine answers per event type, from every rule that type's events meet", () => {
+    const loaded = loadRules([
+      {
+        name: 'r.yaml',
+        content: `
+- rule: Shadow
+  desc: d
+  condition: evt.type = openat and fd.name = /etc/shadow
+  output: o
+  priority: WARNING
+- rule: Late connect
+  desc: d
+  condition: evt.type = connect and evt.num > 10
+  output: o
+  priority: WARNING
+- rule: Any event, timed
+  desc: d
+  condition: proc.duration > 1000000000000 and proc.name = never
+  output: o
+  priority: WARNING
+  enabled: false
+`,
+      },
+    ]);
+    const engine = createEngine(loaded);
+    expect(engine.isRepeatable('openat')).toBe(true);
+    expect(engine.isRepeatable('connect')).toBe(false);
+    // No rule for the type: nothing to get wrong.
+    expect(engine.isRepeatable('execve')).toBe(true);
+    // The disabled all-types rule does not count; enabled, it makes every type unrepeatable.
+    const all = createEngine(loaded, { enable: { names: ['Any event, timed'] } });
+    expect(all.isRepeatable('openat')).toBe(false);
+    expect(all.isRepeatable('execve')).toBe(false);
+  });
+});
