@@ -105,6 +105,7 @@ function run(
 
 const thread = (tid: number, comm: string, cwd = '/'): ScapRecord => ({
   kind: 'thread',
+  offset: 0,
   entry: {
     tid,
     pid: tid,
@@ -114,6 +115,7 @@ const thread = (tid: number, comm: string, cwd = '/'): ScapRecord => ({
     exepath: `/usr/bin/${comm}`,
     args: [],
     cwd,
+    flags: 0,
     uid: 0,
     gid: 0,
   },
