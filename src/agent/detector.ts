@@ -76,6 +76,11 @@ export interface DetectorOptions extends RuleSelection {
   keepCloseEvents?: boolean;
   /** Looks up metadata of a container id seen in cgroups (name, image...). */
   containerResolver?: (id: string) => ContainerInfo | undefined;
+  /**
+   * eBPF: answer repeated opens with the previous event's verdict when that is provably the same
+   * (agent/repeats.ts). Default: true, unless `$VIGIL_REUSE_VERDICTS` is `0`.
+   */
+  reuseVerdicts?: boolean;
   /** The command's stdio (default: inherited). */
   commandStdio?: 'inherit' | 'ignore';
   loaderPath?: string;
@@ -162,7 +167,7 @@ export class Detector {
   private lastTs = 0n;
   private skipUntil = 0n;
   private readonly counters: DetectorStats;
-  private readonly repeats = new RepeatedOpens();
+  private readonly repeats: RepeatedOpens | undefined;
   private reportedDrops = 0;
   private lastDropAlert = 0;
   private dropsAtLastCheck = 0;
@@ -180,6 +185,7 @@ export class Detector {
     // Each event is evaluated before the next one is processed and live chunks are never reused:
     // parameters can be decoded when a rule reads them, not for every event.
     this.state = new StateEngine({ hostname: this.hostname, lazyParams: true });
+    this.repeats = (opts.reuseVerdicts ?? reuseVerdictsFromEnv()) ? new RepeatedOpens() : undefined;
     this.counters = {
       driver: undefined,
       events: 0,
@@ -345,13 +351,13 @@ export class Detector {
       const ev = state.processEvent(raw);
       if (!ev) continue;
       const engine = this.engine;
-      if (repeats.reuse(raw, ev, engine, before, state.version)) {
+      if (repeats?.reuse(raw, ev, engine, before, state.version)) {
         this.counters.evaluated++;
         this.counters.reused++;
         continue;
       }
       const matched = this.onEvent(ev, false);
-      repeats.record(raw, ev, engine, state.version, matched);
+      repeats?.record(raw, ev, engine, state.version, matched);
     }
   }
 
@@ -575,6 +581,17 @@ export class Detector {
     if (this.failure) throw this.failure;
     return summary;
   }
+}
+
+/** `$VIGIL_REUSE_VERDICTS`: `1` (or unset) reuses verdicts of repeated opens, `0` does not. */
+export function reuseVerdictsFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.VIGIL_REUSE_VERDICTS;
+  if (v === undefined || v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new DetectorError(
+    `VIGIL_REUSE_VERDICTS=${v}: must be 1 (reuse the verdict of a repeated open, the default) or 0 (evaluate every event)`,
+    2,
+  );
 }
 
 /**

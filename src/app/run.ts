@@ -317,7 +317,12 @@ export function formatSummary(
   row('driver', s.driver ?? 'none');
   row('rules', `${extra.rules.loaded} loaded, ${extra.rules.enabled} enabled`);
   row('events read', `${num(s.events)} (${num(s.events / secs)}/s)`);
-  row('evaluated', num(s.evaluated));
+  row(
+    'evaluated',
+    s.reused > 0
+      ? `${num(s.evaluated)} (${num(s.reused)} repeated opens with the verdict reused)`
+      : num(s.evaluated),
+  );
   const notWritten = s.alerts - extra.alertsWritten;
   row('alerts', `${num(s.alerts)}${notWritten > 0 ? ` (${num(notWritten)} not written)` : ''}`);
   for (const [rule, n] of Object.entries(s.alertsByRule).sort((a, b) => b[1] - a[1]))

@@ -8,6 +8,8 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   VIGIL_DRIVER: 'capture.driver',
   VIGIL_CAPTURE_FLUSH_MS:
     'capture.flush_interval (milliseconds; also read by `vigil run` and `vigil capture`)',
+  VIGIL_REUSE_VERDICTS:
+    '0 evaluates every repeated open again instead of reusing its verdict (default 1; docs/running.md)',
   VIGIL_LISTEN: 'hub.listen',
   VIGIL_STORE_URL: 'store.url',
   VIGIL_HUB_URL: 'agent.hub_url',

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Detector } from '../../src/agent/detector.js';
+import { Detector, DetectorError, reuseVerdictsFromEnv } from '../../src/agent/detector.js';
 import { openCaptureBytes } from '../../src/capture/scap/blocks.js';
 import { eventInfo } from '../../src/capture/scap/event-table.js';
 import { readScapRecords, type ScapRecord } from '../../src/capture/scap/reader.js';
@@ -63,12 +63,14 @@ function run(
   records: ScapRecord[],
   events: EventToWrite[],
   batch = 256,
+  reuseVerdicts?: boolean,
 ): { alerts: string[]; reused: number; evaluated: number } {
   const got: Alert[] = [];
   const detector = new Detector(engineFor(rules), {
     rulesFiles: [],
     hostname: 'test',
     onAlert: (a) => got.push(a),
+    ...(reuseVerdicts === undefined ? {} : { reuseVerdicts }),
   });
   const inside = detector as unknown as DetectorInside;
   const refState = new StateEngine({ hostname: 'test', lazyParams: true });
@@ -155,6 +157,25 @@ describe('verdicts reused for repeated opens', () => {
     expect(r.alerts).toEqual([]);
     expect(r.evaluated).toBe(1000);
     expect(r.reused).toBe(998);
+  });
+
+  it('can be turned off (VIGIL_REUSE_VERDICTS=0): every event is evaluated', () => {
+    const r = run(
+      RULES,
+      [thread(7, 'storm')],
+      times(100, () => openat(7, '/tmp/x')),
+      256,
+      false,
+    );
+    expect(r.evaluated).toBe(100);
+    expect(r.reused).toBe(0);
+    expect(reuseVerdictsFromEnv({})).toBe(true);
+    expect(reuseVerdictsFromEnv({ VIGIL_REUSE_VERDICTS: '1' })).toBe(true);
+    expect(reuseVerdictsFromEnv({ VIGIL_REUSE_VERDICTS: '0' })).toBe(false);
+    expect(() => reuseVerdictsFromEnv({ VIGIL_REUSE_VERDICTS: 'no' })).toThrow(DetectorError);
+    expect(() => reuseVerdictsFromEnv({ VIGIL_REUSE_VERDICTS: 'no' })).toThrow(
+      /VIGIL_REUSE_VERDICTS=no: must be 1 .* or 0/,
+    );
   });
 
   it('an open that matches a rule raises every time: a match is never reused', () => {
