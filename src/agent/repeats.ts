@@ -4,9 +4,10 @@
  * A thread that opens the same file again and again (a poller, a server serving one file, an
  * open/close storm) sends the agent the same event each time: same syscall, same parameters. When
  * nothing else happened in between, the state engine is left as it was, and the rules read only
- * fields fixed by the parameters, the thread and the state (not the event's time, number or CPU;
- * `Engine.isRepeatable`), the rules must give the same answer as for the previous event. Then the
- * agent counts the event as evaluated without evaluating it again.
+ * fields fixed by the parameters, the thread and the state (not the event's time, number or CPU),
+ * or their conditions on such fields alone ruled them out (`Engine.verdictRepeats`), the rules must
+ * give the same answer as for the previous event. Then the agent counts the event as evaluated
+ * without evaluating it again.
  *
  * The conditions, all checked for every event:
  *   - the event is the exit of an open-family syscall (open, openat, openat2, creat): a repeat of
@@ -18,8 +19,10 @@
  *     evaluated in full: its state differs from the first open's in what the open replaced (the fd
  *     number may have named another file before), which fields such as `fd.name_changed` read.
  *     From the second repeat on, every event meets the state the one before met;
- *   - no rule matched the previous event, and its container (if any) had its metadata: a match is
- *     always evaluated and reported in full, and an unresolved container is looked up again.
+ *   - no rule matched the previous event, its container (if any) had its metadata, and
+ *     `Engine.verdictRepeats` held for it: a match is always evaluated and reported in full, an
+ *     unresolved container is looked up again, and a rule whose answer hung on a time-dependent
+ *     field is asked again.
  * The rule set is part of the condition: a reload starts over.
  */
 import type { Engine } from '../engine/engine.js';
@@ -72,12 +75,15 @@ export class RepeatedOpens {
    * `after` the state engine's version now (container metadata may have been added meanwhile).
    */
   record(raw: RawEbpfEvent, ev: SyscallEvent, engine: Engine, after: number, matched: boolean): void {
-    if (ev.dir !== '<' || !OPEN_FAMILY.has(ev.type) || !engine.isRepeatable(ev.type)) {
+    if (ev.dir !== '<' || !OPEN_FAMILY.has(ev.type)) {
       this.tid = -1;
       return;
     }
     this.streak = this.same;
-    this.clean = !matched && (ev.container === undefined || ev.container.name !== undefined);
+    this.clean =
+      !matched &&
+      (ev.container === undefined || ev.container.name !== undefined) &&
+      engine.verdictRepeats(ev);
     this.engine = engine;
     this.tid = raw.tid;
     this.type = raw.type;

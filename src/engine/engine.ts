@@ -14,6 +14,7 @@ import {
   SharedSubexpressions,
 } from './compile/index.js';
 import { isRepeatableCondition } from './compile/repeatable.js';
+import type { Expr } from './condition/ast.js';
 import type { FieldProvider } from './fields/types.js';
 import { fieldProviderFor } from './fields/index.js';
 import { compileOutput, type CompiledOutput } from './output/format.js';
@@ -59,6 +60,19 @@ export interface EngineOptions {
   onlyTags?: string[];
   hostname?: string;
   providers?: Partial<Record<string, FieldProvider<never>>>;
+}
+
+/** How the verdicts of a syscall event type hold for repeats (Engine.verdictRepeats). */
+interface Repeatability {
+  /** False when some rule reads a volatile field outside any repeatable conjunct. */
+  possible: boolean;
+  /** Per rule that reads volatile fields: its repeatable conjuncts, which must be false. */
+  gates: ((event: VigilEvent) => boolean)[];
+}
+
+/** The operands of `e`'s top-level `and`s (`e` itself when it is not one). */
+function conjuncts(e: Expr): Expr[] {
+  return e.kind === 'and' ? e.children.flatMap(conjuncts) : [e];
 }
 
 interface ActiveRule {
@@ -118,8 +132,8 @@ export class Engine {
   /** The last syscall event type seen and its rules: consecutive events are often of one type. */
   private lastType: string | undefined = undefined;
   private lastCandidates: Candidate[] = [];
-  /** Per syscall event type: whether its rules read only repeatable fields (see repeatable.ts). */
-  private readonly repeatableTypes = new Map<string, boolean>();
+  /** Per syscall event type: whether and when its verdicts hold for repeats (see repeatable.ts). */
+  private readonly repeatableTypes = new Map<string, Repeatability>();
 
   constructor(
     readonly loaded: LoadResult,
@@ -256,19 +270,45 @@ export class Engine {
   }
 
   /**
-   * True when every enabled rule that can see syscall events of `type` reads only fields fixed by
-   * the event's parameters, its thread and the state (not its time, number or CPU): two events of
-   * that type with the same parameters from the same thread, meeting the same state, get the same
-   * answer (compile/repeatable.ts).
+   * True when the answer the rules gave `event` (a syscall event just evaluated) holds for an event
+   * with the same parameters from the same thread meeting the same state: every enabled rule that
+   * can see its type reads only fields fixed by those (not the event's time, number or CPU), or
+   * starts with such conditions (`a and b and proc.duration > X`) and they are false for `event`
+   * (compile/repeatable.ts). The caller knows no rule matched.
    */
-  isRepeatable(type: string): boolean {
+  verdictRepeats(event: VigilEvent): boolean {
+    if (event.source !== 'syscall') return false;
+    const r = this.repeatability(event.type);
+    if (!r.possible) return false;
+    for (let i = 0; i < r.gates.length; i++) if (r.gates[i]!(event)) return false;
+    return true;
+  }
+
+  private repeatability(type: string): Repeatability {
     let r = this.repeatableTypes.get(type);
-    if (r === undefined) {
-      const idx = this.index.get('syscall');
-      const candidates = idx ? (idx.byType.get(type) ?? idx.allTypes) : [];
-      r = candidates.every((c) => isRepeatableCondition(c.a.rule.ast));
-      this.repeatableTypes.set(type, r);
+    if (r !== undefined) return r;
+    r = { possible: true, gates: [] };
+    const idx = this.index.get('syscall');
+    for (const c of idx ? (idx.byType.get(type) ?? idx.allTypes) : []) {
+      const ast = c.a.rule.ast;
+      if (isRepeatableCondition(ast)) continue;
+      // The repeatable conjuncts of a rule that also reads volatile fields: when they are false,
+      // so is the rule, whatever the rest reads.
+      const fixed = conjuncts(ast).filter(isRepeatableCondition);
+      const gate =
+        fixed.length === 0
+          ? undefined
+          : compileCondition(
+              fixed.length === 1 ? fixed[0]! : { kind: 'and', children: fixed, span: ast.span },
+              c.a.provider,
+            );
+      if (!gate?.ok) {
+        r = { possible: false, gates: [] };
+        break;
+      }
+      r.gates.push(gate.filter);
     }
+    this.repeatableTypes.set(type, r);
     return r;
   }
 

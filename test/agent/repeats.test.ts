@@ -239,9 +239,26 @@ describe.skipIf(!haveFixtures)('verdicts reused for repeated opens, over the sca
   const ruleSets: [string, () => RulesFiles][] = [
     ['Vigil rules', () => [file(join(REPO_ROOT, 'rules', 'vigil_rules.yaml'))]],
     ["Falco's rules", () => [file(fixturePath('rules', 'falcosecurity-rules', 'main', 'falco_rules.yaml'))]],
+    // Rules that do match opens in these captures: one on fixed fields, one gated by a duration.
+    [
+      'matching rules',
+      () => `
+- rule: Library opened
+  desc: d
+  condition: evt.type in (open, openat) and evt.dir = < and fd.name contains /lib
+  output: "library (file=%fd.name proc=%proc.name)"
+  priority: NOTICE
+- rule: Etc opened by a process that has run a while
+  desc: d
+  condition: evt.type in (open, openat) and fd.name startswith /etc/ and proc.duration >= 0
+  output: "etc (file=%fd.name proc=%proc.name)"
+  priority: NOTICE
+`,
+    ],
   ];
   let evaluated = 0;
   let reused = 0;
+  let alerts = 0;
   const counts: string[] = [];
   it.each(scapFixtureFiles())('%s, opens repeated: the same alerts as evaluating every event', async (f) => {
     const records: ScapRecord[] = [];
@@ -260,11 +277,13 @@ describe.skipIf(!haveFixtures)('verdicts reused for repeated opens, over the sca
       const r = run(rules(), records, events);
       evaluated += r.evaluated;
       reused += r.reused;
+      alerts += r.alerts.length;
       counts.push(`${f} (${name}): ${r.evaluated} evaluated, ${r.reused} reused, ${r.alerts.length} alerts`);
     }
   });
-  it('the captures hold repeats the detector reused', () => {
+  it('the captures hold repeats the detector reused, and opens the rules match', () => {
     expect(evaluated).toBeGreaterThan(0);
     expect(reused, counts.join('\n')).toBeGreaterThan(0);
+    expect(alerts, counts.join('\n')).toBeGreaterThan(0);
   });
 });

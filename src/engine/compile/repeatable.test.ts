@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCondition } from '../condition/index.js';
 import { createEngine } from '../engine.js';
+import type { SyscallEvent } from '../event.js';
 import { loadRules } from '../rules/index.js';
 import { isRepeatableCondition, isRepeatableField } from './repeatable.js';
 
@@ -73,7 +74,7 @@ describe('repeatable fields and conditions', () => {
     expect(cond('evt.type = openat and some_macro')).toBe(false);
   });
 
-  it("the engine answers per event type, from every rule that type's events meet", () => {
+  it("the engine answers per event, from every rule that the event's type meets", () => {
     const loaded = loadRules([
       {
         name: 'r.yaml',
@@ -83,6 +84,11 @@ describe('repeatable fields and conditions', () => {
   condition: evt.type = openat and fd.name = /etc/shadow
   output: o
   priority: WARNING
+- rule: Old process reads etc
+  desc: d
+  condition: evt.type = openat and fd.name startswith /etc/ and proc.duration > 1000 and proc.name != x
+  output: o
+  priority: WARNING
 - rule: Late connect
   desc: d
   condition: evt.type = connect and evt.num > 10
@@ -90,21 +96,37 @@ describe('repeatable fields and conditions', () => {
   priority: WARNING
 - rule: Any event, timed
   desc: d
-  condition: proc.duration > 1000000000000 and proc.name = never
+  condition: proc.duration > 1000000000000 or proc.name = never
   output: o
   priority: WARNING
   enabled: false
 `,
       },
     ]);
+    const ev = (type: string, name: string): SyscallEvent => ({
+      source: 'syscall',
+      num: 5,
+      ts: 5n,
+      type,
+      dir: '<',
+      cpu: 0,
+      category: 'file',
+      params: [],
+      thread: { tid: 1, pid: 1, comm: 'cat', exe: 'cat', args: [] },
+      fd: { num: 3, type: 'file', name },
+    });
     const engine = createEngine(loaded);
-    expect(engine.isRepeatable('openat')).toBe(true);
-    expect(engine.isRepeatable('connect')).toBe(false);
+    // The timed rule's fixed conjuncts (openat, a path under /etc/, the name) are false: it cannot match.
+    expect(engine.verdictRepeats(ev('openat', '/tmp/x'))).toBe(true);
+    // They hold: only the time-dependent part decided, and it may decide otherwise next time.
+    expect(engine.verdictRepeats(ev('openat', '/etc/hosts'))).toBe(false);
+    // Its fixed conjunct (the type) holds for every connect: only evt.num decided.
+    expect(engine.verdictRepeats(ev('connect', ''))).toBe(false);
     // No rule for the type: nothing to get wrong.
-    expect(engine.isRepeatable('execve')).toBe(true);
-    // The disabled all-types rule does not count; enabled, it makes every type unrepeatable.
+    expect(engine.verdictRepeats(ev('execve', ''))).toBe(true);
+    // The disabled all-types rule does not count; enabled (an `or` at the top), it rules out every type.
     const all = createEngine(loaded, { enable: { names: ['Any event, timed'] } });
-    expect(all.isRepeatable('openat')).toBe(false);
-    expect(all.isRepeatable('execve')).toBe(false);
+    expect(all.verdictRepeats(ev('openat', '/tmp/x'))).toBe(false);
+    expect(all.verdictRepeats(ev('execve', ''))).toBe(false);
   });
 });
