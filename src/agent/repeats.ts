@@ -33,8 +33,6 @@ import type { RawEbpfEvent } from '../capture/sources/ebpf/parse.js';
 const OPEN_FAMILY: ReadonlySet<string> = new Set(['open', 'openat', 'openat2', 'creat']);
 
 export class RepeatedOpens {
-  /** Events whose verdict was reused. */
-  reused = 0;
   private engine: Engine | undefined = undefined;
   private tid = -1;
   private type = -1;
@@ -66,7 +64,6 @@ export class RepeatedOpens {
       this.sameBytes(raw);
     if (!this.same || !this.streak || !this.clean) return false;
     this.version = after;
-    this.reused++;
     return true;
   }
 
