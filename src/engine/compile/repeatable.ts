@@ -8,14 +8,7 @@
  * by its name; a condition that still holds an unresolved macro name, or a field of another event
  * source, is never repeatable.
  */
-import type {
-  BinaryCheckExpr,
-  Expr,
-  FieldExpr,
-  FieldOrTransformer,
-  RhsExpr,
-  TransformerArg,
-} from '../condition/ast.js';
+import type { BinaryCheckExpr, Expr, FieldOrTransformer, RhsExpr, TransformerArg } from '../condition/ast.js';
 
 /**
  * Syscall fields whose value depends on more than the event's parameters, its thread and the
@@ -42,7 +35,7 @@ export function isRepeatableCondition(e: Expr): boolean {
     case 'unary':
       return operand(e.left);
     case 'binary':
-      return numberedFromOne(e) || (operand(e.left) && rhs(e.right));
+      return numberedFromOne(e) || (operand(e.left) && operand(e.right));
   }
 }
 
@@ -62,31 +55,18 @@ function numberedFromOne(e: BinaryCheckExpr): boolean {
   );
 }
 
-function field(f: FieldExpr): boolean {
-  return isRepeatableField(f.name);
-}
-
-function operand(o: FieldOrTransformer | TransformerArg): boolean {
+/** True when every field an operand (either side of a check, a transformer's argument) reads is repeatable. */
+function operand(o: FieldOrTransformer | TransformerArg | RhsExpr): boolean {
   switch (o.kind) {
     case 'field':
-      return field(o);
+      return isRepeatableField(o.name);
+    case 'val':
+      return isRepeatableField(o.field.name);
     case 'transformer':
       return o.args.every(operand);
     case 'list':
       return o.values.every(operand);
     case 'value':
-      return true;
-  }
-}
-
-function rhs(r: RhsExpr): boolean {
-  switch (r.kind) {
-    case 'val':
-      return field(r.field);
-    case 'transformer':
-    case 'list':
-    case 'value':
-      return operand(r);
     case 'listref':
       return true;
   }
