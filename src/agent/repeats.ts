@@ -88,7 +88,8 @@ export class RepeatedOpens {
     this.version = after;
     const n = raw.end - raw.lensAt;
     if (n > this.bytes.length) this.bytes = new Uint8Array(Math.max(n, 2 * this.bytes.length));
-    this.bytes.set(raw.buf.subarray(raw.lensAt, raw.end));
+    // A plain view, as RawEbpfEvent.param makes them (a Buffer's subarray is slower to build).
+    this.bytes.set(new Uint8Array(raw.buf.buffer, raw.buf.byteOffset + raw.lensAt, n));
     this.len = n;
   }
 
