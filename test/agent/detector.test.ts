@@ -48,6 +48,36 @@ describe.skipIf(EBPF_SKIP !== undefined)('detector on eBPF', () => {
     expect(summary.dropsTotal).toBe(0);
   }, 60_000);
 
+  it('repeated opens: every read of /etc/shadow raises its alert, a storm of a plain file reuses verdicts', async () => {
+    const workload = join(REPO_ROOT, 'native', 'bpf', 'build', 'vigil-workload');
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-repeats-'));
+    const plain = join(dir, 'plain.txt');
+    writeFileSync(plain, 'x');
+    const alerts: Alert[] = [];
+    const d = createDetector({
+      rulesFiles: [RULES],
+      driver: 'ebpf',
+      command: ['sh', '-c', `${workload} storm 2000 /etc/shadow && ${workload} storm 20000 ${plain}`],
+      commandStdio: 'ignore',
+      onAlert: (a) => alerts.push(a),
+    });
+    await d.start();
+    await d.done;
+    const summary = await d.stop();
+    expect(summary.commandExit).toBe(0);
+    expect(summary.dropsTotal).toBe(0);
+    // A match is never answered from a previous verdict: one alert per open.
+    const shadow = alerts.filter(
+      (a) => a.outputFields['fd.name'] === '/etc/shadow' && a.outputFields['proc.name'] === 'vigil-workload',
+    );
+    expect(shadow).toHaveLength(2000);
+    expect(alerts.filter((a) => a.outputFields['fd.name'] === plain)).toEqual([]);
+    // The plain file's opens come one after another: most of them reuse the verdict (other host
+    // activity in between breaks a streak now and then).
+    expect(summary.reused).toBeGreaterThan(10_000);
+    expect(summary.reused).toBeLessThan(summary.evaluated);
+  }, 60_000);
+
   it('hot reload: an invalid file keeps the running rules; a valid one with a new event type re-attaches', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-reload-'));
     const file = join(dir, 'rules.yaml');
