@@ -754,12 +754,14 @@ for (const r of rows) {
 const stormRow = rows.find((r) => r.name === 'storm')!;
 const probeWall = probeOnly.length ? median(probeOnly.map((x) => x.wallNs / x.units)) : NaN;
 const probeCpu = probeOnly.length ? median(probeOnly.map((x) => x.cpuNs / x.units)) : NaN;
+const probeWallX = probeWall / stormRow.baseWall;
+const probeCpuX = probeCpu / stormRow.baseCpu;
 const probeLines = probeOnly.length
   ? [
       `Probe alone on the storm (the agent's loader command, its output discarded, no agent; ${probeOnly.length} runs in the same rounds): ` +
-        `${num(probeWall)} / ${num(probeCpu)} ns per pair, ${(probeWall / stormRow.baseWall).toFixed(2)}x wall, ` +
-        `${(probeCpu / stormRow.baseCpu).toFixed(2)}x CPU; the agent adds ${(stormRow.wallX - probeWall / stormRow.baseWall).toFixed(2)}x wall and ` +
-        `${(stormRow.cpuX - probeCpu / stormRow.baseCpu).toFixed(2)}x CPU on top.`,
+        `${num(probeWall)} / ${num(probeCpu)} ns per pair, ${probeWallX.toFixed(2)}x wall, ` +
+        `${probeCpuX.toFixed(2)}x CPU; the agent adds ${(stormRow.wallX - probeWallX).toFixed(2)}x wall and ` +
+        `${(stormRow.cpuX - probeCpuX).toFixed(2)}x CPU on top.`,
     ]
   : ['Probe alone on the storm: not measured (the agent had no eBPF loader).'];
 const rateRssMb = mb(rateRss.agent);
@@ -806,8 +808,8 @@ for (const r of rows) {
   console.log(`BENCH capture_${r.name}_drops ${r.drops} events`);
 }
 if (probeOnly.length) {
-  console.log(`BENCH capture_storm_probe_slowdown_wall ${(probeWall / stormRow.baseWall).toFixed(3)} x`);
-  console.log(`BENCH capture_storm_probe_slowdown_cpu ${(probeCpu / stormRow.baseCpu).toFixed(3)} x`);
+  console.log(`BENCH capture_storm_probe_slowdown_wall ${probeWallX.toFixed(3)} x`);
+  console.log(`BENCH capture_storm_probe_slowdown_cpu ${probeCpuX.toFixed(3)} x`);
 }
 console.log(`BENCH capture_agent_peak_rss ${mb(peak.agent).toFixed(1)} MB`);
 console.log(`BENCH capture_rate_events_per_s ${Math.round(rateRun.eventsPerS)} events/s`);
