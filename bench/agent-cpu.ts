@@ -244,14 +244,7 @@ const STAGES = (process.env.VIGIL_BENCH_AGENT_STAGES?.split(',') ?? ['frame', 's
 );
 
 function bootstrap(state: StateEngine, rec: Recording): void {
-  for (const r of rec.records) {
-    if (r.kind === 'thread') state.addThread(r.entry);
-    else if (r.kind === 'fd') state.addFd(r.entry);
-    else if (r.kind === 'user') state.addUser(r.entry);
-    else if (r.kind === 'group') state.addGroup(r.entry);
-    else if (r.kind === 'interface') state.addInterface(r.entry);
-    else if (r.kind === 'machine') state.setMachine(r.info);
-  }
+  for (const r of rec.records) state.addRecord(r);
   state.finishBootstrap();
 }
 

@@ -76,13 +76,7 @@ function run(
   const refState = new StateEngine({ hostname: 'test', lazyParams: true });
   const refEngine = engineFor(rules);
   for (const s of [inside.state, refState]) {
-    for (const r of records) {
-      if (r.kind === 'thread') s.addThread(r.entry);
-      else if (r.kind === 'fd') s.addFd(r.entry);
-      else if (r.kind === 'user') s.addUser(r.entry);
-      else if (r.kind === 'group') s.addGroup(r.entry);
-      else if (r.kind === 'interface') s.addInterface(r.entry);
-    }
+    for (const r of records) s.addRecord(r);
     s.finishBootstrap();
   }
   const want: Alert[] = [];

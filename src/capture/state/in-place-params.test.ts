@@ -52,13 +52,7 @@ class Pair {
   }
 
   record(r: ScapRecord): void {
-    for (const s of [this.inPlace, this.views]) {
-      if (r.kind === 'thread') s.addThread(r.entry);
-      else if (r.kind === 'fd') s.addFd(r.entry);
-      else if (r.kind === 'user') s.addUser(r.entry);
-      else if (r.kind === 'group') s.addGroup(r.entry);
-      else if (r.kind === 'interface') s.addInterface(r.entry);
-    }
+    for (const s of [this.inPlace, this.views]) s.addRecord(r);
     if (r.kind === 'event') this.event(r.event);
   }
 

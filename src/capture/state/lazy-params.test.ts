@@ -37,14 +37,7 @@ async function compare(path: string): Promise<number> {
   const lazy = new StateEngine({ enterEvents: true, lazyParams: true });
   let events = 0;
   for await (const r of readScapRecords(openCaptureBytes(path))) {
-    for (const s of [eager, lazy]) {
-      if (r.kind === 'thread') s.addThread(r.entry);
-      else if (r.kind === 'fd') s.addFd(r.entry);
-      else if (r.kind === 'user') s.addUser(r.entry);
-      else if (r.kind === 'group') s.addGroup(r.entry);
-      else if (r.kind === 'interface') s.addInterface(r.entry);
-      else if (r.kind === 'machine') s.setMachine(r.info);
-    }
+    for (const s of [eager, lazy]) s.addRecord(r);
     if (r.kind !== 'event') continue;
     // The scap reader's parameter views last until the next record: both are read now.
     const lev = lazy.processEvent(r.event);

@@ -38,6 +38,7 @@ import type {
   ScapGroup,
   ScapInterface,
   ScapMachineInfo,
+  ScapRecord,
   ScapThreadEntry,
   ScapUser,
 } from '../scap/reader.js';
@@ -486,6 +487,21 @@ export class StateEngine {
   addGroup(g: ScapGroup): void {
     this.changes++;
     this.table.users.addGroup(g);
+  }
+
+  /**
+   * Adds a capture's table record (thread, fd, user, group, interface, machine) to the state;
+   * answers false for the other records (events, sections, warnings), which it leaves alone.
+   */
+  addRecord(r: ScapRecord): boolean {
+    if (r.kind === 'thread') this.addThread(r.entry);
+    else if (r.kind === 'fd') this.addFd(r.entry);
+    else if (r.kind === 'user') this.addUser(r.entry);
+    else if (r.kind === 'group') this.addGroup(r.entry);
+    else if (r.kind === 'interface') this.addInterface(r.entry);
+    else if (r.kind === 'machine') this.setMachine(r.info);
+    else return false;
+    return true;
   }
 
   setMachine(m: ScapMachineInfo): void {
