@@ -33,6 +33,12 @@
  * off its CPU. Threads started later inherit the setting from their creator; the thread lists
  * are scanned again at every stats report for any that did not.
  *
+ * Repeats (--repeats): the probe may count a thread's repeated opens instead of sending them, once
+ * the reader consents. The reader writes commands to stdin, one per line: `consent CPU N` (it saw
+ * record N of CPU CPU, a repeated open, and its verdict holds for more of the same run) and
+ * `revoke` (the verdicts changed: send everything again). The counts arrive as VIGIL_EV_REPEATS
+ * records (vigil-events.h); what is still counted when the loader stops is sent then.
+ *
  * Exit status: 0 after a clean stop (SIGINT/SIGTERM, --duration-ms, or the reader closing the
  * pipe), 1 on usage errors, 2 when the probe cannot be loaded or attached.
  */
@@ -529,6 +535,8 @@ static void sched_apply_all(void)
 
 static int ncpus;
 
+static __u64 repeats_suppressed(struct vigil *skel);
+
 static void emit_stats(struct vigil *skel, const char *when)
 {
 	struct vigil_counters *per = calloc((size_t)ncpus, sizeof(*per));
@@ -547,17 +555,16 @@ static void emit_stats(struct vigil *skel, const char *when)
 	free(per);
 	fprintf(stderr,
 		"{\"type\":\"stats\",\"when\":\"%s\",\"events\":%llu,\"delivered\":%llu,\"bytes\":%llu,"
-		"\"drops\":{\"buffer\":%llu,\"maxEventSize\":%llu,\"noScratch\":%llu},\"skippedCompat\":%llu}\n",
+		"\"drops\":{\"buffer\":%llu,\"maxEventSize\":%llu,\"noScratch\":%llu},\"skippedCompat\":%llu,"
+		"\"repeats\":%llu}\n",
 		when, (unsigned long long)sum.events, (unsigned long long)events_seen,
 		(unsigned long long)__atomic_load_n(&bytes_written, __ATOMIC_RELAXED), (unsigned long long)sum.drops_buffer,
 		(unsigned long long)sum.drops_max_event_size, (unsigned long long)sum.drops_no_scratch,
-		(unsigned long long)sum.skipped_compat);
+		(unsigned long long)sum.skipped_compat, (unsigned long long)repeats_suppressed(skel));
 	fflush(stderr);
 }
 
 /* ------------------------------------------------------------------------------------------ */
-
-static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static __u64 now_ns(clockid_t clk)
 {
@@ -566,11 +573,98 @@ static __u64 now_ns(clockid_t clk)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Repeats: the reader's commands on stdin (see the header comment).                           */
+
+static bool repeats;
+static char cmd_buf[4096];
+static size_t cmd_len;
+static bool cmd_eof;
+
+static void repeats_command(struct vigil *skel, const char *line)
+{
+	unsigned long cpu = 0;
+	unsigned long long n = 0;
+	if (strcmp(line, "revoke") == 0) {
+		for (int i = 0; i < ncpus && i < VIGIL_MAX_CPUS; i++)
+			__atomic_store_n(&skel->bss->repeat_cpus[i].consent, 0, __ATOMIC_RELAXED);
+	} else if (sscanf(line, "consent %lu %llu", &cpu, &n) == 2 && cpu < (unsigned long)ncpus &&
+		   cpu < VIGIL_MAX_CPUS) {
+		__atomic_store_n(&skel->bss->repeat_cpus[cpu].consent, (__u64)n, __ATOMIC_RELAXED);
+	} else if (line[0]) {
+		fputs("{\"type\":\"log\",\"level\":\"warn\",\"message\":", stderr);
+		char msg[160];
+		snprintf(msg, sizeof(msg), "ignored an unknown command on stdin: %.100s", line);
+		json_string(stderr, msg);
+		fputs("}\n", stderr);
+	}
+}
+
+/* Reads whatever commands stdin holds now (it is non-blocking). */
+static void repeats_read(struct vigil *skel)
+{
+	while (!cmd_eof) {
+		ssize_t got = read(STDIN_FILENO, cmd_buf + cmd_len, sizeof(cmd_buf) - 1 - cmd_len);
+		if (got <= 0) {
+			if (got == 0 || (errno != EAGAIN && errno != EINTR))
+				cmd_eof = true;
+			break;
+		}
+		cmd_len += (size_t)got;
+		cmd_buf[cmd_len] = 0;
+		char *line = cmd_buf, *nl;
+		while ((nl = strchr(line, '\n'))) {
+			*nl = 0;
+			repeats_command(skel, line);
+			line = nl + 1;
+		}
+		cmd_len -= (size_t)(line - cmd_buf);
+		memmove(cmd_buf, line, cmd_len);
+		if (cmd_len == sizeof(cmd_buf) - 1)
+			cmd_len = 0; /* a line longer than any command: drop it */
+	}
+}
+
+/* After the probe is detached: the repeats still counted, one record per CPU. */
+static void repeats_flush_all(struct vigil *skel)
+{
+	for (int i = 0; i < ncpus && i < VIGIL_MAX_CPUS; i++) {
+		struct vigil_repeat_cpu *r = &skel->bss->repeat_cpus[i];
+		if (!r->pending)
+			continue;
+		unsigned char rec[VIGIL_REPEATS_SIZE] = {0};
+		__u16 cpu = (__u16)i, type = VIGIL_EV_REPEATS, len8 = 8;
+		__u64 ts = now_ns(CLOCK_REALTIME), tid = r->pending_tid, count = r->pending;
+		__u32 len = VIGIL_REPEATS_SIZE - VIGIL_CPU_PREFIX_LEN, nparams = 1;
+		memcpy(rec, &cpu, 2);
+		memcpy(rec + 2, &ts, 8);
+		memcpy(rec + 10, &tid, 8);
+		memcpy(rec + 18, &len, 4);
+		memcpy(rec + 22, &type, 2);
+		memcpy(rec + 24, &nparams, 4);
+		memcpy(rec + 28, &len8, 2);
+		memcpy(rec + 30, &count, 8);
+		out_block(BLOCK_EV_V2, rec, sizeof(rec));
+		r->pending = 0;
+	}
+}
+
+static __u64 repeats_suppressed(struct vigil *skel)
+{
+	__u64 sum = 0;
+	for (int i = 0; repeats && i < ncpus && i < VIGIL_MAX_CPUS; i++)
+		sum += skel->bss->repeat_cpus[i].suppressed;
+	return sum;
+}
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+
 static void usage(FILE *f)
 {
 	fputs("usage: vigil-capture [--syscalls a,b,c | --all] [--success-only a,b] [--output FILE]\n"
 	      "                     [--ringbuf-mb N] [--snaplen N] [--stats-ms N] [--flush-ms N] [--duration-ms N]\n"
-	      "                     [--kernel-ring-mb N] [--exact-execveat]\n"
+	      "                     [--kernel-ring-mb N] [--exact-execveat] [--repeats]\n"
 	      "                     [--sched normal|batch] [--nice N] [--sched-pid PID]\n"
 	      "                     [--check] [--list] [--verbose]\n",
 	      f);
@@ -701,6 +795,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--sched-pid") == 0) {
 			sched_pid = (pid_t)parse_num(a, v, 1, INT_MAX);
 			i++;
+		} else if (strcmp(a, "--repeats") == 0) {
+			repeats = true;
 		} else if (strcmp(a, "--exact-execveat") == 0) {
 			exact_execveat = true;
 		} else if (strcmp(a, "--check") == 0) {
@@ -743,6 +839,12 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->boot_time_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
 	skel->rodata->snaplen = (__u32)snaplen;
+	if (repeats && ncpus > VIGIL_MAX_CPUS) {
+		fprintf(stderr, "{\"type\":\"log\",\"level\":\"warn\",\"message\":\"--repeats supports up to %d CPUs, "
+				"this machine has %d: every repeated open is sent\"}\n", VIGIL_MAX_CPUS, ncpus);
+		repeats = false;
+	}
+	skel->rodata->repeats_enabled = repeats ? 1 : 0;
 	bpf_map__set_max_entries(skel->maps.scratch_map, (__u32)ncpus);
 	if (!kernel_ring_mb)
 		kernel_ring_mb = ringbuf_mb < KERNEL_RING_MAX_MB ? ringbuf_mb : KERNEL_RING_MAX_MB;
@@ -906,8 +1008,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (repeats)
+		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	__u64 start = now_ns(CLOCK_MONOTONIC), last_stats = start, last_flush = start;
 	while (!stop && !broken()) {
+		if (repeats)
+			repeats_read(skel);
 		/* The probe never wakes us (BPF_RB_NO_WAKEUP): drain every 10 ms. */
 		int n = ring_buffer__poll(rb, 10);
 		if (n < 0 && n != -EINTR) {
@@ -933,6 +1039,8 @@ int main(int argc, char **argv)
 	for (int k = 0; k < NLINKS; k++)
 		bpf_link__destroy(links[k]);
 	ring_buffer__consume(rb);
+	if (repeats)
+		repeats_flush_all(skel);
 	writer_finish();
 	emit_stats(skel, "final");
 	ring_buffer__free(rb);

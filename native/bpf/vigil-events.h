@@ -97,6 +97,30 @@
 /* Largest event the probe sends; larger ones are dropped and counted (drops_max_event_size). */
 #define VIGIL_MAX_EVENT_SIZE (64 * 1024)
 
+/* Repeated opens (loader --repeats): a thread that opens the same file again and again, with no
+ * other event anywhere in between, sends the same openat event each time. Once the agent has seen
+ * one such repeat and said that its verdict carries over (it writes the event's per-CPU record
+ * number into `consent`), the probe counts further repeats of the run instead of sending them and
+ * reports the count in one VIGIL_EV_REPEATS record before the CPU's next record (the loader sends
+ * what is left when it stops). See docs/running.md "Repeated opens". */
+#define VIGIL_EV_REPEATS 0xFFF0  /* not a scap event type: u64 count, the thread id in the header */
+#define VIGIL_REPEATS_SIZE (VIGIL_CPU_PREFIX_LEN + VIGIL_EVT_HDR_LEN + 2 + 8)
+#define VIGIL_MAX_CPUS 512       /* CPUs --repeats supports (per-CPU state in global data) */
+
+/* Per-CPU state of repeat suppression, in the probe's global data (one cache line per CPU). The
+ * loader writes `consent` and reads `pending` and `suppressed`; the probe owns the rest. */
+struct vigil_repeat_cpu {
+	__u64 consent;      /* record number (this CPU's `events` count) of a repeat the agent let go */
+	__u64 last;         /* record number of this CPU's last openat record, 0 when none */
+	__u64 run_start;    /* record number of the first record of the current run of equal opens */
+	__u64 pending;      /* repeats counted and not yet reported */
+	__u64 suppressed;   /* repeats counted in all */
+	__u32 pending_tid;  /* thread of the pending repeats */
+	__u32 last_size;    /* size of the last openat record; 0 once anything else was built */
+	__u32 half;         /* which scratch area holds the last openat record */
+	__u32 pad[3];
+};
+
 /* Drop and event counters, one copy per CPU (the loader sums them). */
 struct vigil_counters {
 	__u64 events;                /* events written to the ring buffer */

@@ -38,6 +38,14 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u64 boot_time_ns = 0;
 /* Bytes of I/O buffers (send data, module images) copied into events. */
 const volatile __u32 snaplen = 80;
+/* Repeated opens are counted instead of sent once the agent consents (loader --repeats). */
+const volatile __u8 repeats_enabled = 0;
+
+/* Global data shared with the loader (its skeleton maps it): per-CPU repeat state, and the tag of
+ * the last record any CPU put into the ring ((cpu + 1) << 48 | that CPU's record count), by which
+ * a CPU knows that nothing else was sent since its own last record. */
+struct vigil_repeat_cpu repeat_cpus[VIGIL_MAX_CPUS] __attribute__((aligned(64)));
+__u64 last_record __attribute__((aligned(64)));
 
 /* ------------------------------------------------------------------------------------------ */
 /* Limits.                                                                                     */
@@ -249,9 +257,55 @@ static __always_inline struct vigil_counters *counters_get(void)
 #define OFF_TYPE 22
 #define OFF_NPARAMS 24
 
+/* ------------------------------------------------------------------------------------------ */
+/* Records and repeats.                                                                        */
+
+static __always_inline struct vigil_repeat_cpu *repeat_cpu(__u32 cpu)
+{
+	if (!repeats_enabled || cpu >= VIGIL_MAX_CPUS)
+		return NULL;
+	return &repeat_cpus[cpu];
+}
+
+static __always_inline __u64 record_tag(__u32 cpu, __u64 n) { return ((__u64)(cpu + 1) << 48) | n; }
+
+/* A record of this CPU went into the ring: count it; with repeats on, it is now the last record. */
+static __always_inline void note_record(__u32 cpu, struct vigil_counters *c)
+{
+	c->events++;
+	if (repeats_enabled)
+		*(volatile __u64 *)&last_record = record_tag(cpu, c->events);
+}
+
+/* Reports the repeats counted on this CPU, before the CPU's next record. Kept pending when the
+ * ring is full: a later record reports them. */
+static __always_inline void flush_repeats(__u32 cpu, struct vigil_repeat_cpu *r, struct vigil_counters *c,
+					  __u64 ts)
+{
+	__u8 *p = bpf_ringbuf_reserve(&events, VIGIL_REPEATS_SIZE, 0);
+	if (!p)
+		return;
+	*(__u16 *)&p[0] = (__u16)cpu;
+	*(__u64 *)&p[OFF_TS] = ts;
+	*(__u64 *)&p[OFF_TID] = r->pending_tid;
+	*(__u32 *)&p[OFF_LEN] = VIGIL_REPEATS_SIZE - VIGIL_CPU_PREFIX_LEN;
+	*(__u16 *)&p[OFF_TYPE] = VIGIL_EV_REPEATS;
+	*(__u32 *)&p[OFF_NPARAMS] = 1;
+	*(__u16 *)&p[VIGIL_CPU_PREFIX_LEN + VIGIL_EVT_HDR_LEN] = 8;
+	*(__u64 *)&p[VIGIL_CPU_PREFIX_LEN + VIGIL_EVT_HDR_LEN + 2] = r->pending;
+	bpf_ringbuf_submit(p, BPF_RB_NO_WAKEUP);
+	r->pending = 0;
+	note_record(cpu, c);
+}
+
 static __always_inline void ev_begin(struct scratch *s, __u16 type, __u32 nparams)
 {
-	*(__u16 *)&s->data[0] = (__u16)bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct vigil_repeat_cpu *r = repeat_cpu(cpu);
+	/* Anything built here may overwrite what a repeat would be compared with. */
+	if (r)
+		r->last_size = 0;
+	*(__u16 *)&s->data[0] = (__u16)cpu;
 	*(__u64 *)&s->data[OFF_TS] = boot_time_ns + bpf_ktime_get_boot_ns();
 	*(__u64 *)&s->data[OFF_TID] = (__u32)bpf_get_current_pid_tgid();
 	*(__u16 *)&s->data[OFF_TYPE] = type;
@@ -271,12 +325,16 @@ static __always_inline void ev_submit(struct scratch *s)
 		return;
 	}
 	*(__u32 *)&s->data[OFF_LEN] = size - VIGIL_CPU_PREFIX_LEN;
+	__u32 cpu = *(__u16 *)&s->data[0];
+	struct vigil_repeat_cpu *r = repeat_cpu(cpu);
+	if (r && r->pending)
+		flush_repeats(cpu, r, c, *(__u64 *)&s->data[OFF_TS]);
 	/* No wake-up: waking the reader costs an interrupt per event; the loader polls every 10 ms,
 	 * which the ring buffer (16 MiB by default) absorbs at any realistic rate. */
 	if (bpf_ringbuf_output(&events, s->data, size, BPF_RB_NO_WAKEUP))
 		c->drops_buffer++;
 	else
-		c->events++;
+		note_record(cpu, c);
 }
 
 static __always_inline void put_len(struct scratch *s, __u16 len)
@@ -1037,6 +1095,37 @@ EXIT_PROG(x_open)
 #define OPENAT_RES (OPENAT_LENS + 7 * 2)
 #define OPENAT_NAME (OPENAT_RES + 16)
 #define OPENAT_TAIL_SIZE (4 + 4 + 4 + 8)
+/* With repeats on, openat records are built alternately in two areas of the scratch buffer, so
+ * that the last one is still there to compare with; no other writer reaches them but ev_begin's
+ * builders, which mark the last one gone (last_size = 0). */
+#define OPENAT_AREA_0 (16 * 1024)
+#define OPENAT_AREA_1 (32 * 1024)
+/* Repeats are looked for in records up to this size (paths up to ~300 bytes). */
+#define REPEAT_MAX_SIZE (OPENAT_NAME + 320 + OPENAT_TAIL_SIZE)
+
+/* Is the openat record just built at `d` equal, thread and parameters, to this CPU's last record,
+ * and that last record the last one any CPU sent? */
+static __always_inline int openat_repeats(struct scratch *s, struct vigil_repeat_cpu *r, __u8 *d, __u32 half,
+					  __u32 size, __u32 cpu)
+{
+	if (r->last_size != size || size > REPEAT_MAX_SIZE)
+		return 0;
+	if (*(volatile __u64 *)&last_record != record_tag(cpu, r->last))
+		return 0;
+	__u8 *p = &s->data[half ? OPENAT_AREA_0 : OPENAT_AREA_1];
+	if (*(__u64 *)&p[OFF_TID] != *(__u64 *)&d[OFF_TID])
+		return 0;
+	/* The parameters, eight bytes at a time, then the last eight (overlapping) for the rest. */
+	for (__u32 i = 0; i < (REPEAT_MAX_SIZE - OPENAT_RES) / 8; i++) {
+		__u32 o = OPENAT_RES + i * 8;
+		if (o + 8 > size)
+			break;
+		if (*(__u64 *)&p[o] != *(__u64 *)&d[o])
+			return 0;
+	}
+	__u32 o = (size - 8) & 1023;
+	return *(__u64 *)&p[o] == *(__u64 *)&d[o];
+}
 
 static __always_inline int emit_openat(struct task_struct *t, struct pt_regs *regs, long ret)
 {
@@ -1047,11 +1136,17 @@ static __always_inline int emit_openat(struct task_struct *t, struct pt_regs *re
 			c->drops_no_scratch++;
 		return 0;
 	}
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct vigil_repeat_cpu *r = repeat_cpu(cpu);
+	__u32 half = 0;
 	__u8 *d = s->data;
+	if (r) {
+		half = r->half ^ 1;
+		d = &s->data[half ? OPENAT_AREA_1 : OPENAT_AREA_0];
+	}
 	unsigned long flags = ARG2(regs);
 	struct opened o = task_opened_file(t, ret);
-	*(__u16 *)&d[0] = (__u16)bpf_get_smp_processor_id();
-	*(__u64 *)&d[OFF_TS] = boot_time_ns + bpf_ktime_get_boot_ns();
+	*(__u16 *)&d[0] = (__u16)cpu;
 	*(__u64 *)&d[OFF_TID] = (__u32)t->pid;
 	*(__u16 *)&d[OFF_TYPE] = PPME_SYSCALL_OPENAT_2_X;
 	*(__u32 *)&d[OFF_NPARAMS] = 7;
@@ -1077,10 +1172,36 @@ static __always_inline int emit_openat(struct task_struct *t, struct pt_regs *re
 	*(__u16 *)&d[OPENAT_LENS + 8] = 4;
 	*(__u16 *)&d[OPENAT_LENS + 10] = 4;
 	*(__u16 *)&d[OPENAT_LENS + 12] = 8;
-	if (bpf_ringbuf_output(&events, d, size, BPF_RB_NO_WAKEUP))
+	int same = 0;
+	if (r) {
+		same = openat_repeats(s, r, d, half, size, cpu);
+		/* The agent let go of a record of this run: count this one instead of sending it. */
+		__u64 consent = *(volatile __u64 *)&r->consent;
+		if (same && consent && consent >= r->run_start) {
+			r->pending++;
+			r->suppressed++;
+			r->pending_tid = (__u32)t->pid;
+			return 0;
+		}
+	}
+	__u64 ts = boot_time_ns + bpf_ktime_get_boot_ns();
+	*(__u64 *)&d[OFF_TS] = ts;
+	if (r && r->pending)
+		flush_repeats(cpu, r, c, ts);
+	if (bpf_ringbuf_output(&events, d, size, BPF_RB_NO_WAKEUP)) {
 		c->drops_buffer++;
-	else
-		c->events++;
+		if (r)
+			r->last_size = 0;
+		return 0;
+	}
+	note_record(cpu, c);
+	if (r) {
+		if (!same)
+			r->run_start = c->events;
+		r->last = c->events;
+		r->last_size = size;
+		r->half = half;
+	}
 	return 0;
 }
 
@@ -1132,13 +1253,18 @@ static __always_inline int emit_close(struct pt_regs *regs, long ret)
 	struct vigil_counters *c = counters_get();
 	if (!c)
 		return 0;
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 ts = boot_time_ns + bpf_ktime_get_boot_ns();
+	struct vigil_repeat_cpu *rep = repeat_cpu(cpu);
+	if (rep && rep->pending)
+		flush_repeats(cpu, rep, c, ts);
 	__u8 *r = bpf_ringbuf_reserve(&events, CLOSE_SIZE, 0);
 	if (!r) {
 		c->drops_buffer++;
 		return 0;
 	}
-	*(__u16 *)&r[0] = (__u16)bpf_get_smp_processor_id();
-	*(__u64 *)&r[OFF_TS] = boot_time_ns + bpf_ktime_get_boot_ns();
+	*(__u16 *)&r[0] = (__u16)cpu;
+	*(__u64 *)&r[OFF_TS] = ts;
 	*(__u64 *)&r[OFF_TID] = (__u32)bpf_get_current_pid_tgid();
 	*(__u32 *)&r[OFF_LEN] = CLOSE_SIZE - VIGIL_CPU_PREFIX_LEN;
 	*(__u16 *)&r[OFF_TYPE] = PPME_SYSCALL_CLOSE_X;
@@ -1148,7 +1274,7 @@ static __always_inline int emit_close(struct pt_regs *regs, long ret)
 	*(__s64 *)&r[32] = ret;
 	*(__s64 *)&r[40] = IARG(ARG0(regs));
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
-	c->events++;
+	note_record(cpu, c);
 	return 0;
 }
 

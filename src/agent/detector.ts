@@ -78,13 +78,22 @@ export interface DetectorOptions extends RuleSelection {
   containerResolver?: (id: string) => ContainerInfo | undefined;
   /**
    * eBPF: answer repeated opens with the previous event's verdict when that is provably the same
-   * (agent/repeats.ts). Default: true, unless `$VIGIL_REUSE_VERDICTS` is `0`.
+   * (agent/repeats.ts). `true` also lets the probe count further repeats of such a run instead of
+   * sending them (BpfSource `repeats`); `'agent'` keeps every event coming and reuses verdicts here
+   * only; `false` evaluates every event. Default: `$VIGIL_REUSE_VERDICTS` (`1`, `agent` or `0`),
+   * else true.
    */
-  reuseVerdicts?: boolean;
+  reuseVerdicts?: boolean | 'agent';
   /** The command's stdio (default: inherited). */
   commandStdio?: 'inherit' | 'ignore';
   loaderPath?: string;
   stracePath?: string;
+}
+
+/** What the detector needs of a source whose probe counts repeats ({@link BpfSource}). */
+export interface RepeatCounter {
+  readonly stats: { readonly repeats: number };
+  consentRepeat(cpu: number, seq: number): void;
 }
 
 /** Counters of a running detector. */
@@ -99,6 +108,11 @@ export interface DetectorStats {
    * evaluated again (agent/repeats.ts): same thread, same parameters, nothing else in between.
    */
   reused: number;
+  /**
+   * Of `reused` (and of `events` and `evaluated`), repeats the probe counted instead of sending,
+   * after the agent consented for their run.
+   */
+  reusedInKernel: number;
   alerts: number;
   alertsByRule: Record<string, number>;
   /** Lost events by reason. */
@@ -168,6 +182,12 @@ export class Detector {
   private skipUntil = 0n;
   private readonly counters: DetectorStats;
   private readonly repeats: RepeatedOpens | undefined;
+  /** Whether the probe may count repeats (see DetectorOptions.reuseVerdicts). */
+  private readonly kernelRepeats: boolean;
+  /** The current source's repeat count already added to the counters. */
+  private kernelRepeatsSeen = 0;
+  /** The CPU of the last consent given. */
+  private consentCpu = -1;
   private reportedDrops = 0;
   private lastDropAlert = 0;
   private dropsAtLastCheck = 0;
@@ -185,12 +205,15 @@ export class Detector {
     // Each event is evaluated before the next one is processed and live chunks are never reused:
     // parameters can be decoded when a rule reads them, not for every event.
     this.state = new StateEngine({ hostname: this.hostname, lazyParams: true });
-    this.repeats = (opts.reuseVerdicts ?? reuseVerdictsFromEnv()) ? new RepeatedOpens() : undefined;
+    const reuse = opts.reuseVerdicts ?? reuseVerdictsFromEnv();
+    this.repeats = reuse !== false ? new RepeatedOpens() : undefined;
+    this.kernelRepeats = reuse === true;
     this.counters = {
       driver: undefined,
       events: 0,
       evaluated: 0,
       reused: 0,
+      reusedInKernel: 0,
       alerts: 0,
       alertsByRule: {},
       drops: {},
@@ -296,6 +319,7 @@ export class Detector {
       ...(o.ringbufMb ? { ringbufMb: o.ringbufMb } : {}),
       ...(o.flushMs !== undefined ? { flushMs: o.flushMs } : {}),
       statsIntervalMs: o.statsIntervalMs ?? 1000,
+      ...(this.kernelRepeats ? { repeats: true } : {}),
       ...(o.onLog ? { onLog: o.onLog } : {}),
     });
     try {
@@ -326,7 +350,8 @@ export class Detector {
       const cur = this.current;
       if (!cur) return;
       if (cur.kind === 'ebpf') {
-        for await (const batch of cur.src.rawBatches()) this.onRawBatch(batch);
+        for await (const batch of cur.src.rawBatches()) this.onRawBatch(batch, cur.src);
+        this.countKernelRepeats(cur.src);
       } else {
         for await (const ev of cur.src) this.onEvent(ev);
       }
@@ -335,10 +360,11 @@ export class Detector {
     }
   }
 
-  private onRawBatch(batch: RawEbpfEvent[]): void {
+  private onRawBatch(batch: RawEbpfEvent[], src?: RepeatCounter): void {
     const state = this.state;
     const repeats = this.repeats;
     this.counters.events += batch.length;
+    if (src) this.countKernelRepeats(src);
     // A batch holds a whole pipe read (hundreds of events): each event is let go once handled, so
     // the young-generation collections that run meanwhile do not copy the ones already done.
     const slots = batch as (RawEbpfEvent | undefined)[];
@@ -354,11 +380,36 @@ export class Detector {
       if (repeats?.reuse(raw, ev, engine, before, state.version)) {
         this.counters.evaluated++;
         this.counters.reused++;
+        // The probe may count the rest of the run (it checks that nothing else happened since the
+        // record consented to, and stops at the first event that differs). Consent at the first
+        // reuse, when the thread moved to another CPU, and again at every doubling of the run
+        // (the probe restarts a run it could not compare, e.g. after a record was dropped).
+        const run = repeats.run;
+        if (
+          src &&
+          this.kernelRepeats &&
+          (run === 1 || raw.cpu !== this.consentCpu || (run & (run - 1)) === 0)
+        ) {
+          this.consentCpu = raw.cpu;
+          src.consentRepeat(raw.cpu, raw.seq);
+        }
         continue;
       }
       const matched = this.onEvent(ev, false);
       repeats?.record(raw, ev, engine, state.version, matched);
     }
+  }
+
+  /** Adds the repeats the probe counted since the last call (they are events reused unseen). */
+  private countKernelRepeats(src: RepeatCounter): void {
+    const n = src.stats.repeats - this.kernelRepeatsSeen;
+    if (n <= 0) return;
+    this.kernelRepeatsSeen = src.stats.repeats;
+    const c = this.counters;
+    c.events += n;
+    c.evaluated += n;
+    c.reused += n;
+    c.reusedInKernel += n;
   }
 
   /** Evaluates one event; answers whether any rule matched it. */
@@ -533,6 +584,8 @@ export class Detector {
         const k = old.stats.kernel;
         this.current = { kind: 'ebpf', src, syscalls: want ?? [] };
         await old.stop();
+        this.countKernelRepeats(old);
+        this.kernelRepeatsSeen = 0;
         this.baseDrops.buffer += k.drops.buffer;
         this.baseDrops.maxEventSize += k.drops.maxEventSize;
         this.baseDrops.noScratch += k.drops.noScratch;
@@ -546,6 +599,8 @@ export class Detector {
         'the ptrace driver keeps the syscalls it started with: rules on new event types fire after a restart',
       );
     }
+    // Consents were given under the old rules.
+    if (!recaptured && this.current?.kind === 'ebpf') this.current.src.revokeRepeats();
     this.engine = next.engine;
     this.warnings = next.warnings;
     this.counters.reloads.ok++;
@@ -583,13 +638,17 @@ export class Detector {
   }
 }
 
-/** `$VIGIL_REUSE_VERDICTS`: `1` (or unset) reuses verdicts of repeated opens, `0` does not. */
-export function reuseVerdictsFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+/**
+ * `$VIGIL_REUSE_VERDICTS`: `1` (or unset) reuses verdicts of repeated opens and lets the probe
+ * count repeats (true), `agent` reuses them in the agent only, `0` does neither (false).
+ */
+export function reuseVerdictsFromEnv(env: NodeJS.ProcessEnv = process.env): boolean | 'agent' {
   const v = env.VIGIL_REUSE_VERDICTS;
   if (v === undefined || v === '' || v === '1') return true;
   if (v === '0') return false;
+  if (v === 'agent') return 'agent';
   throw new DetectorError(
-    `VIGIL_REUSE_VERDICTS=${v}: must be 1 (reuse the verdict of a repeated open, the default) or 0 (evaluate every event)`,
+    `VIGIL_REUSE_VERDICTS=${v}: must be 1 (reuse the verdict of a repeated open and let the probe count repeats, the default), agent (reuse verdicts in the agent only) or 0 (evaluate every event)`,
     2,
   );
 }

@@ -47,6 +47,8 @@ export class RepeatedOpens {
   private streak = false;
   /** No rule matched the last event and its container was resolved. */
   private clean = false;
+  /** Events reused since the last evaluated one: 1 right after the first reuse of a run. */
+  run = 0;
 
   /**
    * Call after the state engine processed `raw` into `ev`, with its version before and after.
@@ -64,6 +66,7 @@ export class RepeatedOpens {
       this.sameBytes(raw);
     if (!this.same || !this.streak || !this.clean) return false;
     this.version = after;
+    this.run++;
     return true;
   }
 
@@ -72,6 +75,7 @@ export class RepeatedOpens {
    * `after` the state engine's version now (container metadata may have been added meanwhile).
    */
   record(raw: RawEbpfEvent, ev: SyscallEvent, engine: Engine, after: number, matched: boolean): void {
+    this.run = 0;
     if (ev.dir !== '<' || !OPEN_FAMILY.has(ev.type)) {
       this.tid = -1;
       return;

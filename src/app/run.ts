@@ -320,7 +320,11 @@ export function formatSummary(
   row(
     'evaluated',
     s.reused > 0
-      ? `${num(s.evaluated)} (${num(s.reused)} repeated opens with the verdict reused)`
+      ? `${num(s.evaluated)} (${num(s.reused)} repeated opens with the verdict reused${
+          s.reusedInKernel > 0
+            ? `, ${num(s.reusedInKernel)} of them counted by the probe instead of sent`
+            : ''
+        })`
       : num(s.evaluated),
   );
   const notWritten = s.alerts - extra.alertsWritten;

@@ -55,6 +55,7 @@ describe('parseLoaderLine', () => {
       bytes: 900,
       drops: { buffer: 3, maxEventSize: 1, noScratch: 0 },
       skippedCompat: 2,
+      repeats: 0,
     });
   });
 

@@ -45,7 +45,19 @@ export interface EbpfKernelStats {
   };
   /** 32-bit (ia32) syscalls seen and not decoded. */
   skippedCompat: number;
+  /**
+   * Repeated opens the probe counted instead of sending, with the reader's consent (loader
+   * `--repeats`; see {@link EbpfStreamParser.repeats}, which counts those reported so far).
+   */
+  repeats: number;
 }
+
+/**
+ * Type code of the probe's repeat records (VIGIL_EV_REPEATS in native/bpf/vigil-events.h): not a
+ * scap event; one u64 parameter, the number of repeats of the thread's last open counted since
+ * that CPU's previous record.
+ */
+export const EV_REPEATS = 0xfff0;
 
 /** The loader's messages on stderr. */
 export type LoaderMessage =
@@ -121,6 +133,7 @@ export function parseLoaderLine(line: string): LoaderMessage | undefined {
           noScratch: num(drops.noScratch),
         },
         skippedCompat: num(v.skippedCompat),
+        repeats: num(v.repeats),
       };
     }
     case 'error':
@@ -189,6 +202,11 @@ export class RawEbpfEvent {
     readonly lenSize: 2 | 4,
     /** Where the event's last parameter ends in `buf`: its lengths and data are `[lensAt, end)`. */
     readonly end: number,
+    /**
+     * The record's number among its CPU's records, from 1 (the probe's count of that CPU's records,
+     * which repeat consents name; see {@link EbpfStreamParser.repeats}). 0 when not known.
+     */
+    readonly seq = 0,
   ) {
     this.lastOffset = dataAt;
   }
@@ -258,6 +276,13 @@ export class EbpfStreamParser {
   /** Blocks and events skipped, with the first messages. */
   skipped = 0;
   readonly warnings: string[] = [];
+  /**
+   * Repeated opens the probe counted instead of sending (its repeat records, loader `--repeats`):
+   * each is a repeat of its thread's last open event, which the reader had consented to.
+   */
+  repeats = 0;
+  /** Records read per CPU: the number of a CPU's next record is one more. */
+  private perCpu: number[] = [];
   private pending: Uint8Array = new Uint8Array(0);
   private base = 0; // stream offset of pending[0]
   private sawHeader = false;
@@ -337,7 +362,17 @@ export class EbpfStreamParser {
       this.skip(`event block of ${bodyLen} bytes is shorter than an event header`);
       return undefined;
     }
+    // Every record counts, even one skipped below: the numbers must be the probe's.
+    const cpu = dv.getUint16(p, true);
+    const seq = (this.perCpu[cpu] ?? 0) + 1;
+    this.perCpu[cpu] = seq;
     const type = dv.getUint16(p + 22, true);
+    if (type === EV_REPEATS) {
+      if (bodyLen >= EV_V2_HEADER + 10 && dv.getUint16(p + EV_V2_HEADER, true) === 8)
+        this.repeats += Number(dv.getBigUint64(p + EV_V2_HEADER + 2, true));
+      else this.skip(`repeat record of ${bodyLen} bytes is malformed`);
+      return undefined;
+    }
     const info = eventInfo(type);
     if (!info) {
       this.skip(`event type ${type} is not known to this reader`);
@@ -361,7 +396,7 @@ export class EbpfStreamParser {
     return new RawEbpfEvent(
       ts,
       tid,
-      dv.getUint16(p, true),
+      cpu,
       type,
       info,
       b,
@@ -371,6 +406,7 @@ export class EbpfStreamParser {
       nparams,
       lenSize,
       end,
+      seq,
     );
   }
 }

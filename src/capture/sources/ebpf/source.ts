@@ -13,7 +13,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ScapMachineInfo } from '../../scap/reader.js';
 import { DEFAULT_FLUSH_MS, MAX_FLUSH_MS, parseFlushMs } from './flush.js';
@@ -77,6 +77,12 @@ export interface BpfSourceOptions {
   nice?: number;
   /** The process whose threads get `sched`/`nice` besides the loader's. Default: this process. */
   schedPid?: number;
+  /**
+   * Let the probe count repeated opens instead of sending them, once this side consents with
+   * {@link BpfSource.consentRepeat} (loader `--repeats`). The counts arrive in the stream
+   * (`stats.repeats`). Default false: every event is sent.
+   */
+  repeats?: boolean;
   /** How long `start()` waits for the probe to attach. Default 60 s (loading verifies every program). */
   startTimeoutMs?: number;
   /** Receives libbpf warnings and stderr lines that are not loader messages. */
@@ -122,6 +128,8 @@ export interface BpfSourceStats {
   kernel: EbpfKernelStats;
   /** Events read from the stream. */
   events: number;
+  /** Repeated opens the probe counted instead of sending ({@link BpfSourceOptions.repeats}). */
+  repeats: number;
   /** Blocks the reader skipped (unknown or malformed events), with the first messages. */
   warnings: number;
   warningMessages: string[];
@@ -142,6 +150,7 @@ function emptyKernelStats(): EbpfKernelStats {
     bytes: 0,
     drops: { buffer: 0, maxEventSize: 0, noScratch: 0 },
     skippedCompat: 0,
+    repeats: 0,
   };
 }
 
@@ -168,13 +177,14 @@ export function defaultLoaderPath(): string {
 export const BUILD_HINT =
   'build the eBPF probe with scripts/build-bpf.sh (needs the Debian packages clang libbpf-dev bpftool)';
 
-type LoaderProcess = ChildProcessByStdio<null, Readable, Readable>;
+type LoaderProcess = ChildProcessByStdio<Writable | null, Readable, Readable>;
 
 /** Live syscall events from the kernel through Vigil's eBPF probe. */
 export class BpfSource implements AsyncIterable<EbpfEvent> {
   readonly stats: BpfSourceStats = {
     kernel: emptyKernelStats(),
     events: 0,
+    repeats: 0,
     warnings: 0,
     warningMessages: [],
   };
@@ -232,6 +242,7 @@ export class BpfSource implements AsyncIterable<EbpfEvent> {
     }
     args.push('--flush-ms', String(flushMs));
     if (o.exactExecveat) args.push('--exact-execveat');
+    if (o.repeats) args.push('--repeats');
     const env = process.env.VIGIL_CAPTURE_SCHED
       ? parseCaptureSched(process.env.VIGIL_CAPTURE_SCHED)
       : undefined;
@@ -261,7 +272,11 @@ export class BpfSource implements AsyncIterable<EbpfEvent> {
       throw new EbpfError('loader-missing', `the eBPF loader ${loader} is not built`, BUILD_HINT);
     }
     const args = this.loaderArgs();
-    const child = spawn(loader, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: LoaderProcess = this.options.repeats
+      ? spawn(loader, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(loader, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The loader may be gone when a command is written: its exit is reported elsewhere.
+    child.stdin?.on('error', () => {});
     this.child = child;
     this.exited = new Promise((res) => {
       child.once('exit', (code) => res(code));
@@ -332,6 +347,7 @@ export class BpfSource implements AsyncIterable<EbpfEvent> {
           bytes: msg.bytes,
           drops: { ...msg.drops },
           skippedCompat: msg.skippedCompat,
+          repeats: msg.repeats,
         };
         break;
       case 'error':
@@ -382,14 +398,36 @@ export class BpfSource implements AsyncIterable<EbpfEvent> {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
       const batch = parser.push(chunk);
       this.stats.events += batch.length;
+      this.stats.repeats = parser.repeats;
       this.stats.warnings = parser.skipped;
       this.stats.warningMessages = parser.warnings;
       if (batch.length) yield batch;
     }
     parser.finish();
+    this.stats.repeats = parser.repeats;
     const code = await this.exited;
     await this.finalStats;
     if (code !== 0 && code !== null && this.lastError) throw this.failure();
+  }
+
+  /**
+   * Tells the probe that the verdict of record `seq` of CPU `cpu` (a repeated open: see
+   * agent/repeats.ts) holds for the rest of its run: further equal opens of the thread, with no
+   * other event anywhere in between, are then counted instead of sent. Only with `repeats`.
+   */
+  consentRepeat(cpu: number, seq: number): void {
+    this.command(`consent ${cpu} ${seq}`);
+  }
+
+  /** Withdraws every consent (the rules changed): the probe sends every event again. */
+  revokeRepeats(): void {
+    this.command('revoke');
+  }
+
+  private command(line: string): void {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.destroyed || !stdin.writable) return;
+    stdin.write(`${line}\n`);
   }
 
   /** Raw events one by one (see {@link rawBatches}). */
