@@ -9,9 +9,11 @@
  *       execv(EXE, [EXE, ARGS...]).
  *   vigil-workload storm N FILE
  *       N times openat(FILE, O_RDONLY) + close; prints {"pairs":N,"ns":elapsed,"cpuNs":cpu time}.
- *   vigil-workload paced PAIRS_PER_S SECONDS FILE
+ *   vigil-workload paced PAIRS_PER_S SECONDS FILE [FILE2]
  *       the same pairs at a steady rate (in 1 ms slices) for SECONDS; prints the same JSON plus
- *       "behindMs", how far the storm ended behind its schedule (0 when it kept the pace).
+ *       "behindMs", how far the storm ended behind its schedule (0 when it kept the pace). With
+ *       FILE2 the opens alternate between the two files, so that no open repeats the one before it
+ *       (the agent and the probe then evaluate and send every one).
  *   vigil-workload tour DIR
  *       one call of each other syscall the probe decodes, with known arguments, in DIR; prints
  *       what the test cannot know in advance (ports, child pids, fds) as JSON, then ends with a
@@ -119,12 +121,12 @@ static long long ts_ns(const struct timespec *t) { return (long long)t->tv_sec *
 static int paced(int argc, char **argv)
 {
 	if (argc < 5) {
-		fprintf(stderr, "usage: vigil-workload paced PAIRS_PER_S SECONDS FILE\n");
+		fprintf(stderr, "usage: vigil-workload paced PAIRS_PER_S SECONDS FILE [FILE2]\n");
 		return 2;
 	}
 	long rate = atol(argv[2]);
 	double secs = atof(argv[3]);
-	const char *file = argv[4];
+	const char *files[2] = {argv[4], argc >= 6 ? argv[5] : argv[4]};
 	if (rate <= 0 || secs <= 0) {
 		fprintf(stderr, "paced: rate and seconds must be positive\n");
 		return 2;
@@ -138,7 +140,7 @@ static int paced(int argc, char **argv)
 		/* Pairs due by the end of slice k: rounding carried over keeps the average exact. */
 		long due = (long)((long long)rate * k / 1000);
 		for (; done < due; done++) {
-			int fd = openat(AT_FDCWD, file, O_RDONLY);
+			int fd = openat(AT_FDCWD, files[done & 1], O_RDONLY);
 			if (fd < 0) {
 				perror("openat");
 				return 1;

@@ -294,7 +294,8 @@ export function formatStatsLine(s: DetectorStats, outputDrops: Record<string, nu
   const secs = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
   const drops = s.dropsTotal + Object.values(outputDrops).reduce((a, b) => a + b, 0);
   return (
-    `stats: ${secs.toFixed(0)} s, ${num(s.events)} events (${num(s.events / secs)}/s), ` +
+    `stats: ${secs.toFixed(0)} s, ${num(s.events)} events (${num(s.events / secs)}/s` +
+    `${s.reusedInKernel > 0 ? `; ${num(s.reusedInKernel)} repeats counted by the probe` : ''}), ` +
     `${num(s.evaluated)} evaluated, ${num(s.alerts)} alerts, ${num(drops)} drops, ` +
     `${num(s.state.threads)} threads, ${num(s.state.fds)} fds, ${num(s.state.containers)} containers`
   );

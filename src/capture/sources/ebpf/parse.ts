@@ -393,21 +393,7 @@ export class EbpfStreamParser {
     }
     const tid = dv.getInt32(p + 14, true) * 0x100000000 + dv.getUint32(p + 10, true);
     const ts = dv.getBigUint64(p + 2, true);
-    return new RawEbpfEvent(
-      ts,
-      tid,
-      cpu,
-      type,
-      info,
-      b,
-      dv,
-      lensAt,
-      dataAt,
-      nparams,
-      lenSize,
-      end,
-      seq,
-    );
+    return new RawEbpfEvent(ts, tid, cpu, type, info, b, dv, lensAt, dataAt, nparams, lenSize, end, seq);
   }
 }
 
