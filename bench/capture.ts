@@ -790,7 +790,7 @@ const probeLines = probeOnly.length
 const rateRssMb = mb(rateRss.agent);
 const rateCounted = rateRun.probeCounted / Math.max(1, rateRun.events);
 const rateLines = [
-  `Rate test (c): \`vigil-workload paced ${ratePairs} ${RATE_S}\` (${num(RATE)} captured events/s from the workload, ` +
+  `Rate test (c): \`vigil-workload paced ${ratePairs} ${RATE_S} FILE FILE2\` (${num(RATE)} captured events/s from the workload, ` +
     `${(rateRun.work.wallNs / 1e9).toFixed(1)} s, ${rateRun.work.behindMs ?? 0} ms behind schedule): the agent handled ` +
     `${num(rateRun.eventsPerS)} events/s with ${(rateRun.agentCores * 100).toFixed(0)}% of a core ` +
     `(its opens alternate between two files, so none repeats: ${(rateCounted * 100).toFixed(1)}% counted by the probe); drops ${num(rateRun.drops)} ` +

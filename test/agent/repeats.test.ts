@@ -6,7 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Detector, DetectorError, reuseVerdictsFromEnv } from '../../src/agent/detector.js';
+import {
+  Detector,
+  DetectorError,
+  reuseVerdictsFromEnv,
+  type RepeatCounter,
+} from '../../src/agent/detector.js';
 import { openCaptureBytes } from '../../src/capture/scap/blocks.js';
 import { eventInfo } from '../../src/capture/scap/event-table.js';
 import { readScapRecords, type ScapRecord } from '../../src/capture/scap/reader.js';
@@ -20,7 +25,7 @@ import { fixturePath, haveFixtures, REPO_ROOT, scapFixtureFiles } from '../helpe
 /** The detector's insides these tests drive (as bench/agent-cpu.ts does). */
 interface DetectorInside {
   state: StateEngine;
-  onRawBatch(batch: RawEbpfEvent[]): void;
+  onRawBatch(batch: RawEbpfEvent[], src?: RepeatCounter): void;
 }
 
 const OPENAT_X = 307;
@@ -168,8 +173,64 @@ describe('verdicts reused for repeated opens', () => {
     expect(reuseVerdictsFromEnv({ VIGIL_REUSE_VERDICTS: '0' })).toBe(false);
     expect(() => reuseVerdictsFromEnv({ VIGIL_REUSE_VERDICTS: 'no' })).toThrow(DetectorError);
     expect(() => reuseVerdictsFromEnv({ VIGIL_REUSE_VERDICTS: 'no' })).toThrow(
-      /VIGIL_REUSE_VERDICTS=no: must be 1 .* or 0/,
+      /VIGIL_REUSE_VERDICTS=no: must be 1 .*, agent .* or 0/,
     );
+  });
+
+  it('lets the probe count the rest of a run: consents at its first reuse, on a new CPU and at doublings', () => {
+    /** A source whose probe counts repeats: records the consents, reports counts it is given. */
+    const probe = { stats: { repeats: 0 }, consents: [] as string[] };
+    const sink: RepeatCounter = {
+      stats: probe.stats,
+      consentRepeat: (cpu, seq) => void probe.consents.push(`${cpu}:${seq}`),
+    };
+    const feed = (reuse: boolean | 'agent', events: EventToWrite[]): Detector => {
+      const detector = new Detector(engineFor(RULES), {
+        rulesFiles: [],
+        hostname: 'test',
+        onAlert: () => {},
+        reuseVerdicts: reuse,
+      });
+      const inside = detector as unknown as DetectorInside;
+      inside.state.addRecord(thread(7, 'storm'));
+      inside.state.addRecord(thread(8, 'cat'));
+      inside.state.finishBootstrap();
+      const parser = new EbpfStreamParser();
+      parser.push(encodeSectionHeader());
+      for (let i = 0; i < events.length; i += 50)
+        inside.onRawBatch(
+          parser.push(Buffer.concat(events.slice(i, i + 50).map((e) => encodeEvent(e)))),
+          sink,
+        );
+      return detector;
+    };
+    const on = (cpu: number, e: EventToWrite): EventToWrite => ({ ...e, cpu });
+    // Records 1..100 of CPU 0, then the thread moves to CPU 1 (its records 1..10).
+    const storm = [
+      ...times(100, () => on(0, openat(7, '/tmp/x'))),
+      ...times(10, () => on(1, openat(7, '/tmp/x'))),
+    ];
+    const d = feed(true, storm);
+    // Reuse starts at the third open (record 3); then at runs of 2, 4, 8, ... and the move to CPU 1.
+    expect(probe.consents).toEqual(['0:3', '0:4', '0:6', '0:10', '0:18', '0:34', '0:66', '1:1']);
+    expect(d.stats()).toMatchObject({ events: 110, evaluated: 110, reused: 108, reusedInKernel: 0 });
+    // What the probe counts arrives as a total: it is added to events, evaluated and reused.
+    probe.stats.repeats = 500;
+    (d as unknown as DetectorInside).onRawBatch([], sink);
+    expect(d.stats()).toMatchObject({ events: 610, evaluated: 610, reused: 608, reusedInKernel: 500 });
+
+    // Opens that match a rule are evaluated every time, so never consented to; nor in 'agent' mode.
+    probe.consents = [];
+    probe.stats.repeats = 0;
+    const shadow = feed(
+      true,
+      times(50, () => on(0, openat(8, '/etc/shadow'))),
+    );
+    expect(shadow.stats()).toMatchObject({ alerts: 50, reused: 0 });
+    const agentOnly = feed('agent', storm);
+    expect(agentOnly.stats()).toMatchObject({ reused: 108 });
+    expect(probe.consents).toEqual([]);
+    expect(reuseVerdictsFromEnv({ VIGIL_REUSE_VERDICTS: 'agent' })).toBe('agent');
   });
 
   it('an open that matches a rule raises every time: a match is never reused', () => {

@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEbpf } from '../../src/capture/driver-select.js';
 import { eventInfo } from '../../src/capture/scap/event-table.js';
 import { decodeSockAddr, decodeTuple, splitArgs } from '../../src/capture/scap/params.js';
-import { EBPF_SYSCALLS, type EbpfEvent } from '../../src/capture/sources/ebpf/parse.js';
+import { decodeEbpfEvent, EBPF_SYSCALLS, type EbpfEvent } from '../../src/capture/sources/ebpf/parse.js';
 import { DEFAULT_FLUSH_MS, parseFlushMs } from '../../src/capture/sources/ebpf/flush.js';
 import { BpfSource, EbpfError, parseCaptureSched } from '../../src/capture/sources/ebpf/source.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
@@ -575,6 +575,62 @@ describe.skipIf(LIVE_SKIP !== undefined)('eBPF capture on this kernel', () => {
       expect(splitArgs(ok.args as Uint8Array)).toEqual(['tour-done']);
     });
   });
+
+  it("counts a thread's repeated opens once consented, only in the consented run, and loses none", async () => {
+    const target = join(dir, 'repeated.txt');
+    writeFileSync(target, 'again\n');
+    const source = new BpfSource({
+      loaderPath: LOADER,
+      syscalls: ['openat'],
+      repeats: true,
+      statsIntervalMs: 200,
+    });
+    await source.start();
+    const seen = new Map<number, number>();
+    let consenter = -1; // the storm whose runs this side consents to, as the agent would
+    let run = 0; // its equal opens in a row, as sent
+    let consents = 0;
+    const pump = (async () => {
+      for await (const batch of source.rawBatches()) {
+        for (const raw of batch) {
+          const e = decodeEbpfEvent(raw);
+          const mine = e.name === 'openat' && e.args.name === target && seen.has(e.tid);
+          if (mine) seen.set(e.tid, seen.get(e.tid)! + 1);
+          run = mine && e.tid === consenter ? run + 1 : 0;
+          // From the second open of a run on, at every doubling (the probe restarts a run that
+          // another record interrupted, so one consent may not last the whole storm).
+          if (run >= 2 && (run & (run - 1)) === 0) {
+            source.consentRepeat(raw.cpu, raw.seq);
+            consents++;
+          }
+        }
+      }
+    })();
+    const storm = async (n: number, consent: boolean): Promise<number> => {
+      const child = spawn(WORKLOAD, ['storm', String(n), target], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const pid = child.pid!;
+      seen.set(pid, 0);
+      if (consent) consenter = pid;
+      const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+      expect(code).toBe(0);
+      return pid;
+    };
+    const a = await storm(20_000, true);
+    const b = await storm(5_000, false);
+    await new Promise((r) => setTimeout(r, 300));
+    const stats = await source.stop();
+    await pump;
+    expect(stats.kernel.drops).toEqual({ buffer: 0, maxEventSize: 0, noScratch: 0 });
+    expect(consents).toBeGreaterThan(0);
+    // Some of the consented storm's opens were counted in the probe and not sent...
+    expect(stats.repeats).toBeGreaterThan(1000);
+    expect(seen.get(a)).toBeLessThan(20_000 - 1000);
+    // ...every one of them is accounted for, and the other storm (never consented) was sent whole:
+    // a consent holds for the run it was given in, not for the next thread opening the same file.
+    expect(seen.get(b)).toBe(5_000);
+    expect(seen.get(a)! + stats.repeats).toBe(20_000);
+    expect(stats.kernel.repeats).toBe(stats.repeats);
+  }, 60_000);
 
   it('sets SCHED_BATCH and a nice value on its own threads and on every thread of --sched-pid', async () => {
     // A process with a few threads stands in for the agent.

@@ -15,6 +15,7 @@ import {
   EBPF_SYSCALLS,
   parseLoaderLine,
   EbpfStreamParser,
+  EV_REPEATS,
   STATE_SYSCALLS,
   type EbpfEvent,
 } from './parse.js';
@@ -238,6 +239,40 @@ describe('EbpfStreamParser and decodeEbpfEvent', () => {
       expect(parser.machine).toMatchObject({ numCpus: 2, hostname: 'host' });
       expect(parser.skipped).toBe(2);
       expect(parser.warnings.join('\n')).toMatch(/type 0x7777.*\n.*event type 60000/s);
+    }
+  });
+
+  it("numbers each CPU's records as the probe counts them and adds up its repeat counts", () => {
+    const open = (cpu: number, tid: number): Uint8Array =>
+      encodeEvent({
+        ts: 1n,
+        tid,
+        cpu,
+        type: 307,
+        params: [P.i64(3), P.i64(-100), P.str('/tmp/a'), P.u32(1), P.u32(0), P.u32(0), P.u64(1)],
+      });
+    const repeats = (cpu: number, n: bigint): Uint8Array =>
+      encodeEvent({ ts: 2n, tid: 9, cpu, type: EV_REPEATS, params: [P.u64(n)] });
+    const bytes = concatBlocks([
+      encodeSectionHeader(),
+      open(0, 9), // cpu 0: record 1
+      open(1, 8), // cpu 1: record 1
+      repeats(0, 41n), // cpu 0: record 2, not an event
+      encodeEvent({ ts: 3n, tid: 8, cpu: 1, type: 60000, params: [] }), // cpu 1: record 2, skipped
+      open(1, 8), // cpu 1: record 3
+      open(0, 9), // cpu 0: record 3
+      repeats(0, 1n), // cpu 0: record 4
+      encodeEvent({ ts: 4n, tid: 9, cpu: 0, type: EV_REPEATS, params: [P.u32(5)] }), // malformed: skipped
+      open(0, 9), // cpu 0: record 6
+    ]);
+    for (const chunk of [5, bytes.length]) {
+      const parser = new EbpfStreamParser();
+      const raws = [];
+      for (let i = 0; i < bytes.length; i += chunk) raws.push(...parser.push(bytes.subarray(i, i + chunk)));
+      expect(raws.map((r) => `${r.cpu}:${r.seq}`)).toEqual(['0:1', '1:1', '1:3', '0:3', '0:6']);
+      expect(parser.repeats).toBe(42);
+      expect(parser.skipped).toBe(2);
+      expect(parser.warnings.join('\n')).toMatch(/repeat record of \d+ bytes is malformed/);
     }
   });
 
