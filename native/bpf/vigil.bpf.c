@@ -17,6 +17,10 @@
  * Only exit events are emitted: they carry every parameter of the syscall (arguments are still in
  * pt_regs at exit; for a successful execve the new image is read from the task instead).
  *
+ * Repeated opens (loader --repeats, vigil-events.h): once the reader consents, further openat
+ * records equal to the CPU's last one, with nothing else sent anywhere in between, are counted
+ * instead of sent (emit_openat, openat_repeats, flush_repeats).
+ *
  * The licence string must be GPL-compatible: the probe-read helpers are GPL-only.
  */
 #include "vmlinux.h"

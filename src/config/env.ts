@@ -9,7 +9,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   VIGIL_CAPTURE_FLUSH_MS:
     'capture.flush_interval (milliseconds; also read by `vigil run` and `vigil capture`)',
   VIGIL_REUSE_VERDICTS:
-    '0 evaluates every repeated open again instead of reusing its verdict (default 1; docs/running.md)',
+    'repeated opens: 1 reuses their verdict and lets the probe count them (default), agent reuses in the agent only, 0 evaluates every one (docs/running.md)',
   VIGIL_LISTEN: 'hub.listen',
   VIGIL_STORE_URL: 'store.url',
   VIGIL_HUB_URL: 'agent.hub_url',
