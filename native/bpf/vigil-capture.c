@@ -659,7 +659,6 @@ static __u64 repeats_suppressed(struct vigil *skel)
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
-
 static void usage(FILE *f)
 {
 	fputs("usage: vigil-capture [--syscalls a,b,c | --all] [--success-only a,b] [--output FILE]\n"
