@@ -93,6 +93,13 @@ describe('vigil (built CLI)', () => {
     for (const word of ['replay', 'rules', 'Examples']) expect(r.stdout).toContain(word);
   });
 
+  it("run --help names the environment variables that change the agent's work", () => {
+    const r = runVigil(['run', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('VIGIL_CAPTURE_FLUSH_MS');
+    expect(r.stdout).toMatch(/VIGIL_REUSE_VERDICTS=1\|agent\|0/);
+  });
+
   it('rejects an unknown option with a usage error', () => {
     const r = runVigil(['replay', '--no-such-flag', 'x']);
     expect(r.status).not.toBe(0);

@@ -130,6 +130,9 @@ Alerts are never allowed to block detection: if stdout cannot keep up they are d
 (output_queue_full in the summary).
 Signals: SIGINT/SIGTERM stop and print a summary (events, alerts by rule, drops by reason);
 SIGHUP reloads the rules (an invalid set keeps the running one and prints each error).
+Environment: VIGIL_CAPTURE_FLUSH_MS (how often the eBPF loader hands events over, ms; default 50);
+VIGIL_REUSE_VERDICTS=1|agent|0 (repeated opens: reuse their verdict and let the probe count them,
+the default; reuse in the agent only; evaluate every one).
 Exit status: 0; 1 when the rules are invalid or no driver can start; 2 for usage errors;
 with a command, the command's exit status. See docs/running.md.`,
     )
