@@ -184,8 +184,8 @@ export class Detector {
   private readonly repeats: RepeatedOpens | undefined;
   /** Whether the probe may count repeats (see DetectorOptions.reuseVerdicts). */
   private readonly kernelRepeats: boolean;
-  /** The current source's repeat count already added to the counters. */
-  private kernelRepeatsSeen = 0;
+  /** Each source's repeat count already added to the counters (a reload may run two at once). */
+  private readonly kernelRepeatsSeen = new WeakMap<RepeatCounter, number>();
   /** The CPU of the last consent given. */
   private consentCpu = -1;
   private reportedDrops = 0;
@@ -402,9 +402,9 @@ export class Detector {
 
   /** Adds the repeats the probe counted since the last call (they are events reused unseen). */
   private countKernelRepeats(src: RepeatCounter): void {
-    const n = src.stats.repeats - this.kernelRepeatsSeen;
+    const n = src.stats.repeats - (this.kernelRepeatsSeen.get(src) ?? 0);
     if (n <= 0) return;
-    this.kernelRepeatsSeen = src.stats.repeats;
+    this.kernelRepeatsSeen.set(src, src.stats.repeats);
     const c = this.counters;
     c.events += n;
     c.evaluated += n;
@@ -585,7 +585,6 @@ export class Detector {
         this.current = { kind: 'ebpf', src, syscalls: want ?? [] };
         await old.stop();
         this.countKernelRepeats(old);
-        this.kernelRepeatsSeen = 0;
         this.baseDrops.buffer += k.drops.buffer;
         this.baseDrops.maxEventSize += k.drops.maxEventSize;
         this.baseDrops.noScratch += k.drops.noScratch;
