@@ -30,6 +30,7 @@ import { decodeEbpfEvent, EBPF_SYSCALLS, type EbpfEvent } from '../../src/captur
 import { DEFAULT_FLUSH_MS, parseFlushMs } from '../../src/capture/sources/ebpf/flush.js';
 import { BpfSource, EbpfError, parseCaptureSched } from '../../src/capture/sources/ebpf/source.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
+import { withHostLock } from '../helpers/host-lock.js';
 
 const BUILD = join(REPO_ROOT, 'native', 'bpf', 'build');
 const LOADER = join(BUILD, 'vigil-capture');
@@ -579,60 +580,65 @@ describe.skipIf(LIVE_SKIP !== undefined)('eBPF capture on this kernel', () => {
   it("counts a thread's repeated opens once consented, only in the consented run, and loses none", async () => {
     const target = join(dir, 'repeated.txt');
     writeFileSync(target, 'again\n');
-    // Events handed over at every 10 ms poll, so that consents come early in the storm.
-    const source = new BpfSource({
-      loaderPath: LOADER,
-      syscalls: ['openat'],
-      repeats: true,
-      statsIntervalMs: 200,
-      flushMs: 0,
-    });
-    await source.start();
-    const seen = new Map<number, number>();
-    let consenter = -1; // the storm whose runs this side consents to, as the agent would
-    let run = 0; // its equal opens in a row, as sent
-    let consents = 0;
-    const pump = (async () => {
-      for await (const batch of source.rawBatches()) {
-        for (const raw of batch) {
-          const e = decodeEbpfEvent(raw);
-          const mine = e.name === 'openat' && e.args.name === target && seen.has(e.tid);
-          if (mine) seen.set(e.tid, seen.get(e.tid)! + 1);
-          run = mine && e.tid === consenter ? run + 1 : 0;
-          // From the second open of a run on, at every doubling (the probe restarts a run that
-          // another record interrupted, so one consent may not last the whole storm).
-          if (run >= 2 && (run & (run - 1)) === 0) {
-            source.consentRepeat(raw.cpu, raw.seq);
-            consents++;
+    // Not while another test's storm runs: its opens would break every run (by design: the probe
+    // counts only when nothing else was sent) and flood this reader.
+    await withHostLock('storm', async () => {
+      // Events handed over at every 10 ms poll, so that consents come early in the storm.
+      const source = new BpfSource({
+        loaderPath: LOADER,
+        syscalls: ['openat'],
+        repeats: true,
+        statsIntervalMs: 200,
+        flushMs: 0,
+      });
+      await source.start();
+      const seen = new Map<number, number>();
+      let consenter = -1; // the storm whose runs this side consents to, as the agent would
+      let run = 0; // its equal opens in a row, as sent
+      let consents = 0;
+      const pump = (async () => {
+        for await (const batch of source.rawBatches()) {
+          for (const raw of batch) {
+            // Decoded only when it is one of the storms' (the host's other events are not needed).
+            const e = seen.has(raw.tid) ? decodeEbpfEvent(raw) : undefined;
+            const mine = e !== undefined && e.name === 'openat' && e.args.name === target;
+            if (mine) seen.set(raw.tid, seen.get(raw.tid)! + 1);
+            run = mine && raw.tid === consenter ? run + 1 : 0;
+            // From the second open of a run on, at every doubling (the probe restarts a run that
+            // another record interrupted, so one consent may not last the whole storm).
+            if (run >= 2 && (run & (run - 1)) === 0) {
+              source.consentRepeat(raw.cpu, raw.seq);
+              consents++;
+            }
           }
         }
-      }
-    })();
-    const storm = async (n: number, consent: boolean): Promise<number> => {
-      const child = spawn(WORKLOAD, ['storm', String(n), target], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const pid = child.pid!;
-      seen.set(pid, 0);
-      if (consent) consenter = pid;
-      const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-      expect(code).toBe(0);
-      return pid;
-    };
-    const a = await storm(100_000, true);
-    const b = await storm(5_000, false);
-    await new Promise((r) => setTimeout(r, 300));
-    const stats = await source.stop();
-    await pump;
-    expect(stats.kernel.drops).toEqual({ buffer: 0, maxEventSize: 0, noScratch: 0 });
-    expect(consents).toBeGreaterThan(0);
-    // Some of the consented storm's opens were counted in the probe and not sent...
-    expect(stats.repeats).toBeGreaterThan(1000);
-    expect(seen.get(a)).toBeLessThan(100_000 - 1000);
-    // ...every one of them is accounted for, and the other storm (never consented) was sent whole:
-    // a consent holds for the run it was given in, not for the next thread opening the same file.
-    expect(seen.get(b)).toBe(5_000);
-    expect(seen.get(a)! + stats.repeats).toBe(100_000);
-    expect(stats.kernel.repeats).toBe(stats.repeats);
-  }, 60_000);
+      })();
+      const storm = async (n: number, consent: boolean): Promise<number> => {
+        const child = spawn(WORKLOAD, ['storm', String(n), target], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const pid = child.pid!;
+        seen.set(pid, 0);
+        if (consent) consenter = pid;
+        const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+        expect(code).toBe(0);
+        return pid;
+      };
+      const a = await storm(100_000, true);
+      const b = await storm(5_000, false);
+      await new Promise((r) => setTimeout(r, 300));
+      const stats = await source.stop();
+      await pump;
+      expect(stats.kernel.drops).toEqual({ buffer: 0, maxEventSize: 0, noScratch: 0 });
+      expect(consents).toBeGreaterThan(0);
+      // Some of the consented storm's opens were counted in the probe and not sent...
+      expect(stats.repeats).toBeGreaterThan(1000);
+      expect(seen.get(a)).toBeLessThan(100_000 - 1000);
+      // ...every one of them is accounted for, and the other storm (never consented) was sent whole:
+      // a consent holds for the run it was given in, not for the next thread opening the same file.
+      expect(seen.get(b)).toBe(5_000);
+      expect(seen.get(a)! + stats.repeats).toBe(100_000);
+      expect(stats.kernel.repeats).toBe(stats.repeats);
+    });
+  }, 180_000);
 
   it('sets SCHED_BATCH and a nice value on its own threads and on every thread of --sched-pid', async () => {
     // A process with a few threads stands in for the agent.
