@@ -317,6 +317,12 @@ function collectAgent(
     add('vigil_agent_events_total', 'counter', 'Syscall events read from the capture driver.', s.events);
     add('vigil_agent_events_evaluated_total', 'counter', 'Events evaluated by the rules.', s.evaluated);
     add(
+      'vigil_agent_events_reused_total',
+      'counter',
+      "Of the evaluated events, repeated opens answered with the previous event's verdict: by the agent, or counted by the probe without being sent.",
+      by('where', { agent: s.reused - s.reusedInKernel, probe: s.reusedInKernel }),
+    );
+    add(
       'vigil_agent_drops_total',
       'counter',
       'Events lost before evaluation, by reason.',

@@ -144,6 +144,8 @@ describe.skipIf(EBPF_SKIP !== undefined)('vigil up (live capture)', () => {
     const metrics = await (await api(up, '/metrics')).text();
     expect(metrics).toMatch(/vigil_alerts_total\{rule="Marker File Opened",priority="Error"\} [1-9]/);
     expect(metrics).toMatch(/vigil_agent_events_total [1-9]/);
+    expect(metrics).toMatch(/vigil_agent_events_reused_total\{where="agent"\} \d+/);
+    expect(metrics).toMatch(/vigil_agent_events_reused_total\{where="probe"\} \d+/);
     const rulesApi = (await (await api(up, '/v1/rules')).json()) as {
       rules: { name: string; hits: number }[];
     };
