@@ -47,6 +47,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -600,13 +601,17 @@ static void repeats_command(struct vigil *skel, const char *line)
 	}
 }
 
-/* Reads whatever commands stdin holds now (it is non-blocking). */
+/* Reads whatever commands stdin holds now, without waiting (poll first: stdin is left blocking,
+ * since O_NONBLOCK would also change a terminal it shares with the shell). */
 static void repeats_read(struct vigil *skel)
 {
 	while (!cmd_eof) {
+		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+		if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			break;
 		ssize_t got = read(STDIN_FILENO, cmd_buf + cmd_len, sizeof(cmd_buf) - 1 - cmd_len);
 		if (got <= 0) {
-			if (got == 0 || (errno != EAGAIN && errno != EINTR))
+			if (got == 0 || errno != EINTR)
 				cmd_eof = true;
 			break;
 		}
@@ -1007,8 +1012,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	if (repeats)
-		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	__u64 start = now_ns(CLOCK_MONOTONIC), last_stats = start, last_flush = start;
 	while (!stop && !broken()) {
 		if (repeats)

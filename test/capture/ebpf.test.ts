@@ -685,6 +685,19 @@ describe.skipIf(LIVE_SKIP !== undefined)('eBPF capture on this kernel', () => {
     }
   }, 120_000);
 
+  it('reads repeat commands on stdin and names one it does not know', () => {
+    const r = spawnSync(
+      LOADER,
+      ['--syscalls', 'openat', '--repeats', '--duration-ms', '300', '--output', '/dev/null'],
+      { input: 'bogus\nconsent 0 5\nrevoke\n', encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const logs = r.stderr.split('\n').filter((l) => l.includes('"log"'));
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toContain('ignored an unknown command on stdin: bogus');
+    expect(r.stderr).toMatch(/"type":"stats","when":"final".*"repeats":0/);
+  }, 120_000);
+
   it('refuses an unknown scheduling policy', () => {
     const r = spawnSync(LOADER, ['--syscalls', 'openat', '--sched', 'fifo', '--check'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
