@@ -8,15 +8,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from '../../src/spool/spool.js';
 
 /** Runs `fn` holding the host-wide lock `name`; waits up to `timeoutMs` for it. */
 export async function withHostLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
@@ -35,7 +27,7 @@ export async function withHostLock<T>(name: string, fn: () => Promise<T>, timeou
       } catch {
         // Just made, its pid not written yet: wait.
       }
-      if (owner > 0 && !alive(owner)) rmSync(dir, { recursive: true, force: true });
+      if (owner > 0 && !processAlive(owner)) rmSync(dir, { recursive: true, force: true });
       else if (Date.now() > deadline)
         throw new Error(`the test lock ${dir} is held by pid ${owner} for more than ${timeoutMs} ms`);
       else await new Promise((r) => setTimeout(r, 50));

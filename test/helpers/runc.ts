@@ -13,6 +13,7 @@
  * with its message otherwise.
  */
 import { CAPABILITIES } from '../../src/engine/fields/syscall-extractors.js';
+import { processAlive } from '../../src/spool/spool.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -484,15 +485,6 @@ function installExitHook(): void {
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Delete test containers whose owning test process no longer exists (it was killed mid-run). */
 export function sweepStaleContainers(): string[] {
   const r = runRuncSync(['list', '--format', 'json']);
@@ -500,7 +492,7 @@ export function sweepStaleContainers(): string[] {
   const removed: string[] = [];
   for (const s of JSON.parse(r.stdout) as RuncState[]) {
     const owner = Number(s.annotations?.[OWNER_ANNOTATION]);
-    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || isAlive(owner)) continue;
+    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || processAlive(owner)) continue;
     teardownSync({ id: s.id, bundle: s.bundle });
     removed.push(s.id);
   }
